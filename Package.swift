@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "RingZero",
+    products: [
+        .library(name: "RingZero", targets: ["RingZero"]),
+        .executable(name: "ringzero", targets: ["ringzero"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCapstone",
+            pkgConfig: "capstone",
+            providers: [.apt(["libcapstone-dev"])]
+        ),
+        .target(
+            name: "RingZero",
+            dependencies: ["CCapstone"],
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+        ),
+        .executableTarget(
+            name: "ringzero",
+            dependencies: [
+                "RingZero",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "RingZeroTests",
+            dependencies: ["RingZero"]
+        ),
+    ]
+)

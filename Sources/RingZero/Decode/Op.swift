@@ -1,0 +1,91 @@
+/// Where an operand lives.
+public enum OperandKind: UInt8, Sendable {
+    case none
+    /// A GPR, `reg` is its number; the operand's width is the Op's size.
+    case reg
+    /// AH, CH, DH or BH: bits 15:8 of GPR `reg` (0-3).
+    case regHigh8
+    /// The Op's memory operand.
+    case mem
+    /// The Op's immediate.
+    case imm
+}
+
+/// One decoded instruction in the interpreter's own compact form: a plain value with no
+/// references, so a block of them is one contiguous buffer and the dispatch loop never retains
+/// or releases anything.
+public struct Op: Sendable {
+    /// What to execute.
+    public var handler: Handler
+    /// Instruction length in bytes.
+    public var length: UInt8
+    /// Operand size in bytes (1, 2, 4, 8) of the destination, or the instruction's operand size.
+    public var size: UInt8
+    /// Source operand size where it differs (MOVZX/MOVSX, shifts by CL).
+    public var srcSize: UInt8
+    public var dstKind: OperandKind
+    public var dstReg: UInt8
+    public var srcKind: OperandKind
+    public var srcReg: UInt8
+    /// Condition code 0-15 for Jcc/SETcc/CMOVcc; control-register number for MOV CR;
+    /// string-element size for string ops.
+    public var cond: UInt8
+    /// Prefix bits (`Op.prefixLock`, `prefixRep`, `prefixRepne`).
+    public var prefixes: UInt8
+    /// Memory operand: base and index GPR (`noRegister` when absent), scale, address size in bytes.
+    public var memBase: UInt8
+    public var memIndex: UInt8
+    public var memScale: UInt8
+    public var addressSize: UInt8
+    /// Segment of the memory operand (`Segment` raw value).
+    public var segment: UInt8
+    /// The code mode the Op was decoded in.
+    public var codeMode: CodeMode
+    /// Cycle cost, resolved from the profile at decode time so the loop only adds it.
+    public var cost: UInt32
+    /// The Capstone instruction id (for names in reports).
+    public var instructionID: UInt32
+    /// Displacement of the memory operand (absolute address for RIP-relative operands).
+    public var disp: Int64
+    /// Immediate, or the absolute target of a relative branch.
+    public var imm: Int64
+    /// Guest address of the first byte.
+    public var address: UInt64
+
+    public static let noRegister: UInt8 = 0xFF
+    public static let prefixLock: UInt8 = 1
+    public static let prefixRep: UInt8 = 2
+    public static let prefixRepne: UInt8 = 4
+
+    public init(handler: Handler, address: UInt64, length: UInt8, codeMode: CodeMode) {
+        self.handler = handler
+        self.length = length
+        self.size = 0
+        self.srcSize = 0
+        self.dstKind = .none
+        self.dstReg = 0
+        self.srcKind = .none
+        self.srcReg = 0
+        self.cond = 0
+        self.prefixes = 0
+        self.memBase = Op.noRegister
+        self.memIndex = Op.noRegister
+        self.memScale = 1
+        self.addressSize = 8
+        self.segment = 0
+        self.codeMode = codeMode
+        self.cost = 1
+        self.instructionID = 0
+        self.disp = 0
+        self.imm = 0
+        self.address = address
+    }
+
+    /// The address of the next instruction.
+    @inline(__always) public var nextAddress: UInt64 { address &+ UInt64(length) }
+}
+
+/// Segment of a memory operand. Bases are 0 except FS and GS in 64-bit mode.
+public enum SegmentOverride: UInt8, Sendable {
+    case data = 0, stack, fs, gs
+}

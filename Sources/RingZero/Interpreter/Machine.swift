@@ -1,0 +1,131 @@
+/// One emulated logical processor with its memory: the library's central type.
+///
+/// Create it from a profile, load bytes, set state, `run`. One machine belongs to one thread at a
+/// time; many machines may run in one process, each on its own thread.
+public final class Machine {
+    public let profile: CPUProfile
+    public var state = CPUState()
+    public internal(set) var msrs: MSRFile
+    public let memory: PhysicalMemory
+
+    /// Retired instructions and modelled core cycles since the machine was created.
+    public internal(set) var instructionCount: UInt64 = 0
+    public internal(set) var cycleCount: UInt64 = 0
+    /// Added to the cycle count to form the time-stamp counter (set by WRMSR to IA32_TIME_STAMP_COUNTER).
+    public var tscOffset: UInt64 = 0
+
+    /// RIP at which the run stops with reason `end` (the first byte after the loaded blob).
+    public var endAddress: UInt64?
+
+    let decoder: Decoder
+    let costs: CostModel
+    var cache = OpCache()
+    /// Facts derived from the profile and the read-only MSRs, computed when they can change.
+    var facts: ProfileFacts
+
+    /// Set by a handler that must leave the block: HLT, an unsupported instruction.
+    var pendingStop: StopReason?
+    /// The cycle limit of the run in progress, for instructions that loop internally (REP).
+    var cycleBudget: UInt64 = .max
+    var instructionBudget: UInt64 = .max
+
+    public init(profile: CPUProfile, memorySize: UInt64 = 16 << 20) throws {
+        try profile.validate()
+        self.profile = profile
+        msrs = MSRFile(descriptors: profile.msrs)
+        memory = PhysicalMemory(size: memorySize)
+        decoder = try Decoder()
+        costs = CostModel(table: profile.cycleCosts)
+        facts = ProfileFacts(profile: profile, msrs: msrs)
+        state.txtChipset = profile.txtChipset
+    }
+
+    /// Recompute what the semantics cache from the profile and MSR values; call after changing
+    /// MSRs from outside the guest.
+    public func refreshDerivedState() {
+        facts = ProfileFacts(profile: profile, msrs: msrs)
+        cache.removeAll(memory: memory)
+    }
+
+    /// Set an MSR from outside the guest (a state file describes the machine, so read-only MSRs
+    /// can be set too). Returns false when the profile lacks the MSR.
+    @discardableResult
+    public func setMSR(_ index: UInt32, _ value: UInt64) -> Bool {
+        guard let descriptor = msrs.descriptor(index) else { return false }
+        switch descriptor.rule {
+        case .efer: state.efer = value
+        case .timeStampCounter: tscOffset = value &- cycleCount
+        default: msrs.setStored(index, value)
+        }
+        facts = ProfileFacts(profile: profile, msrs: msrs)
+        return true
+    }
+
+    /// The value RDMSR would return, ignoring privilege checks; nil when the profile lacks it.
+    public func msrValue(_ index: UInt32) -> UInt64? {
+        guard let descriptor = msrs.descriptor(index) else { return nil }
+        switch descriptor.rule {
+        case .efer: return state.efer
+        case .timeStampCounter: return timeStampCounter
+        default: return msrs.storedValue(index)
+        }
+    }
+
+    var timeStampCounter: UInt64 { cycleCount &+ tscOffset }
+
+    /// Copy bytes into guest memory (does not count as guest stores).
+    @discardableResult
+    public func load(_ bytes: [UInt8], at address: UInt64) -> Bool {
+        let ok = memory.load(bytes, at: address)
+        consumeCodeWrites()
+        return ok
+    }
+
+    func consumeCodeWrites() {
+        if memory.codeWritten {
+            cache.invalidate(pages: memory.writtenCodePages)
+            memory.writtenCodePages.removeAll(keepingCapacity: true)
+            memory.codeWritten = false
+        }
+    }
+
+    /// The disassembly of the instruction at an address in the current code mode.
+    public func disassemble(at address: UInt64) -> DecodedInstruction? {
+        decoder.describe(memory.peek(address, count: 15), address: address, mode: state.codeMode)
+    }
+}
+
+/// Profile-derived facts the semantics read often.
+struct ProfileFacts {
+    var hasVMX: Bool
+    var hasSMX: Bool
+    var maxPhysicalAddress: Int
+    var cr4Allowed: UInt64
+    var cr0Fixed0: UInt64
+    var cr0Fixed1: UInt64
+    var cr4Fixed0: UInt64
+    var cr4Fixed1: UInt64
+    var vmxBasic: UInt64
+    var hasRDTSCP: Bool
+    var hasMSR: Bool
+    var lahfInLongMode: Bool
+    var longModeCapable: Bool
+    var hasPCID: Bool
+
+    init(profile: CPUProfile, msrs: MSRFile) {
+        hasVMX = profile.hasVMX
+        hasSMX = profile.hasSMX
+        maxPhysicalAddress = profile.maxPhysicalAddress
+        cr4Allowed = profile.cr4AllowedMask
+        cr0Fixed0 = msrs.storedValue(MSRIndex.IA32_VMX_CR0_FIXED0) ?? 0
+        cr0Fixed1 = msrs.storedValue(MSRIndex.IA32_VMX_CR0_FIXED1) ?? .max
+        cr4Fixed0 = msrs.storedValue(MSRIndex.IA32_VMX_CR4_FIXED0) ?? 0
+        cr4Fixed1 = msrs.storedValue(MSRIndex.IA32_VMX_CR4_FIXED1) ?? .max
+        vmxBasic = msrs.storedValue(MSRIndex.IA32_VMX_BASIC) ?? 0
+        hasRDTSCP = profile.cpuidBit(0x8000_0001, \.edx, 27)
+        hasMSR = profile.cpuidBit(1, \.edx, 5)
+        lahfInLongMode = profile.cpuidBit(0x8000_0001, \.ecx, 0)
+        longModeCapable = profile.cpuidBit(0x8000_0001, \.edx, 29)
+        hasPCID = profile.cpuidBit(1, \.ecx, 17)
+    }
+}

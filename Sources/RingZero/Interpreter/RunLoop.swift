@@ -1,0 +1,116 @@
+extension Machine {
+    /// Run from the current RIP until a stop reason applies.
+    public func run(_ options: RunOptions = RunOptions()) -> RunOutcome {
+        var faults: [FaultRecord] = []
+        pendingStop = nil
+        let maxCycles = options.maxCycles ?? .max
+        cycleBudget = maxCycles
+        instructionBudget = options.maxInstructions
+        consumeCodeWrites()
+
+        func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
+            RunOutcome(reason: reason, rip: state.rip, instruction: instruction, fault: fault, faults: faults)
+        }
+
+        while true {
+            if instructionCount >= options.maxInstructions { return finish(.instructionLimit) }
+            if cycleCount >= maxCycles { return finish(.cycleLimit) }
+            if let end = endAddress, state.rip == end { return finish(.end) }
+
+            let mode = state.codeMode
+            let block: OpCache.Block
+            if !options.referencePath, let cached = cache.block(at: state.rip, mode: mode) {
+                block = cached
+            } else {
+                block = decodeBlock(at: state.rip, mode: mode, single: options.referencePath)
+            }
+            // Limits are checked once per block when the whole block fits in what is left.
+            let fits = instructionCount + UInt64(block.count) <= options.maxInstructions
+                && cycleCount &+ block.cost <= maxCycles && cycleCount &+ block.cost >= cycleCount
+            var index = block.start
+            let end = block.start + block.count
+            while index < end {
+                let op = cache.ops[index]
+                index += 1
+                if !fits {
+                    if instructionCount >= options.maxInstructions { return finish(.instructionLimit) }
+                    if cycleCount >= maxCycles { return finish(.cycleLimit) }
+                }
+                state.rip = op.nextAddress
+                do {
+                    try execute(op)
+                } catch {
+                    state.rip = op.address
+                    cycleCount &+= UInt64(costs.exceptionDelivery)
+                    let record = FaultRecord(
+                        vector: error.vector, errorCode: error.errorCode, rip: op.address,
+                        instruction: op.handler == .invalidOpcode && op.instructionID == 0 ? nil : disassemble(at: op.address)?.text)
+                    if options.onFault == .stop { return finish(.fault, fault: record) }
+                    faults.append(record)
+                    state.rip = op.nextAddress
+                    consumeCodeWrites()
+                    break
+                }
+                if let stop = pendingStop {
+                    pendingStop = nil
+                    switch stop {
+                    case .unsupported:
+                        state.rip = op.address
+                        return finish(.unsupported, instruction: disassemble(at: op.address)?.text)
+                    case .hlt:
+                        instructionCount &+= 1
+                        cycleCount &+= UInt64(op.cost)
+                        return finish(.hlt)
+                    default:
+                        // A REP string instruction ran out of budget part-way; it left RIP on
+                        // itself, as an interrupted REP does, and has not retired.
+                        return finish(stop)
+                    }
+                }
+                instructionCount &+= 1
+                cycleCount &+= UInt64(op.cost)
+                if memory.codeWritten {
+                    consumeCodeWrites()
+                    break
+                }
+            }
+        }
+    }
+
+    /// Decode a straight-line block at `address` and store it in the cache.
+    func decodeBlock(at address: UInt64, mode: CodeMode, single: Bool) -> OpCache.Block {
+        var ops: [Op] = []
+        var pc = address
+        let page = address >> 12
+        while true {
+            let op = decodeOne(at: pc, mode: mode)
+            ops.append(op)
+            pc = op.nextAddress
+            if single || op.handler.endsBlock || ops.count >= OpCache.maxBlockLength { break }
+            if pc >> 12 != page || pc == endAddress { break }
+        }
+        if single {
+            // The reference path keeps nothing: the arena holds only this one block.
+            cache.removeAll(memory: memory)
+        }
+        return cache.insert(ops, at: address, mode: mode, memory: memory)
+    }
+
+    /// Decode the instruction at `address`: Capstone, then lowering. Bytes Capstone rejects
+    /// become a one-byte #UD Op.
+    func decodeOne(at address: UInt64, mode: CodeMode) -> Op {
+        let bytes = memory.peek(address, count: 15)
+        let op = bytes.withUnsafeBytes { raw in
+            decoder.withInstruction(raw, address: address, mode: mode) { insn in
+                Lowering(insn, mode: mode).lower(costs: costs)
+            }
+        }
+        if var op {
+            if op.address != address { op.address = address }
+            return op
+        }
+        var invalid = Op(handler: .invalidOpcode, address: address, length: 1, codeMode: mode)
+        invalid.cost = costs.cost(of: .invalidOpcode)
+        return invalid
+    }
+}

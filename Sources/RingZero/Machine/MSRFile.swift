@@ -1,0 +1,57 @@
+/// The values of every MSR a profile has, found by index through a small open-addressing table
+/// so RDMSR/WRMSR cost a hash probe, not a dictionary lookup with hashing of a generic key.
+public struct MSRFile: Equatable, Sendable {
+    public private(set) var descriptors: [MSRDescriptor]
+    /// Current values, parallel to `descriptors`.
+    var values: [UInt64]
+    /// Open-addressing table of slot + 1 (0 = empty), sized to a power of two.
+    private var table: [Int32]
+    private var tableMask: Int
+
+    init(descriptors: [MSRDescriptor]) {
+        self.descriptors = descriptors
+        self.values = descriptors.map(\.reset)
+        var size = 16
+        while size < descriptors.count * 4 { size *= 2 }
+        table = Array(repeating: 0, count: size)
+        tableMask = size - 1
+        for (slot, d) in descriptors.enumerated() {
+            var h = Self.hash(d.index) & tableMask
+            while table[h] != 0 { h = (h + 1) & tableMask }
+            table[h] = Int32(slot + 1)
+        }
+    }
+
+    @inline(__always) private static func hash(_ index: UInt32) -> Int {
+        Int(truncatingIfNeeded: (index &* 0x9E37_79B1) >> 7)
+    }
+
+    /// The slot of an MSR, or nil when the profile lacks it.
+    @inline(__always) func slot(of index: UInt32) -> Int? {
+        var h = Self.hash(index) & tableMask
+        while true {
+            let s = Int(table[h])
+            if s == 0 { return nil }
+            if descriptors[s - 1].index == index { return s - 1 }
+            h = (h + 1) & tableMask
+        }
+    }
+
+    public func descriptor(_ index: UInt32) -> MSRDescriptor? {
+        slot(of: index).map { descriptors[$0] }
+    }
+
+    /// The stored value (for IA32_EFER and the TSC, `Machine` supplies the live value instead).
+    public func storedValue(_ index: UInt32) -> UInt64? {
+        slot(of: index).map { values[$0] }
+    }
+
+    mutating func setStored(_ index: UInt32, _ value: UInt64) {
+        if let s = slot(of: index) { values[s] = value }
+    }
+
+    /// Back to every reset value.
+    mutating func reset() {
+        for i in descriptors.indices { values[i] = descriptors[i].reset }
+    }
+}

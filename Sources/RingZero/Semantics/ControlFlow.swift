@@ -1,0 +1,72 @@
+// Near CALL, RET, JMP, Jcc, JCXZ/JECXZ/JRCXZ, LOOP/LOOPE/LOOPNE (SDM Vol. 2). Targets are
+// truncated to the operand size (16 or 32 bits) outside 64-bit mode; in 64-bit mode a
+// non-canonical target raises #GP(0) at the branch, before anything changes.
+
+extension Machine {
+    @inline(__always) private func branchTarget(_ target: UInt64, _ op: Op) throws(GuestException) -> UInt64 {
+        switch op.size {
+        case 2: return target & 0xFFFF
+        case 4: return target & 0xFFFF_FFFF
+        default:
+            if !isCanonical(target) { throw fault(.GP) }
+            return target
+        }
+    }
+
+    @inline(__always) private func jump(to target: UInt64, _ op: Op) throws(GuestException) {
+        state.rip = try branchTarget(target, op)
+    }
+
+    func call(_ op: Op) throws(GuestException) {
+        let target = try branchTarget(UInt64(bitPattern: op.imm), op)
+        try pushValue(op.nextAddress & sizeMask(op.size), size: op.size)
+        state.rip = target
+    }
+
+    func callIndirect(_ op: Op) throws(GuestException) {
+        let target = try branchTarget(try readSource(op, size: op.size), op)
+        try pushValue(op.nextAddress & sizeMask(op.size), size: op.size)
+        state.rip = target
+    }
+
+    /// RET and RET imm16: pop the return address, then release imm16 more bytes of stack.
+    func ret(_ op: Op) throws(GuestException) {
+        let (value, newSP) = try peekPop(size: op.size)
+        let target = try branchTarget(value, op)
+        commitPop(newSP: (newSP &+ UInt64(bitPattern: op.imm)) & sizeMask(state.stackAddressSize))
+        state.rip = target
+    }
+
+    func jmp(_ op: Op) throws(GuestException) {
+        try jump(to: UInt64(bitPattern: op.imm), op)
+    }
+
+    func jmpIndirect(_ op: Op) throws(GuestException) {
+        try jump(to: try readSource(op, size: op.size), op)
+    }
+
+    func jcc(_ op: Op) throws(GuestException) {
+        if StatusFlags.condition(op.cond, state.rflags) { try jump(to: UInt64(bitPattern: op.imm), op) }
+    }
+
+    /// JCXZ/JECXZ/JRCXZ: the counter width is in `srcSize`.
+    func jrcxz(_ op: Op) throws(GuestException) {
+        if readGPR(UInt8(GPR.rcx.rawValue), op.srcSize) == 0 { try jump(to: UInt64(bitPattern: op.imm), op) }
+    }
+
+    /// LOOP family: decrement the address-size-wide counter (without touching flags) and
+    /// branch while it is non-zero (and ZF as the variant asks).
+    private func loopCommon(_ op: Op, zf: Bool?) throws(GuestException) {
+        let rcx = UInt8(GPR.rcx.rawValue)
+        let count = (readGPR(rcx, op.srcSize) &- 1) & sizeMask(op.srcSize)
+        var taken = count != 0
+        if let zf { taken = taken && ((state.rflags & RFLAGS.ZF != 0) == zf) }
+        let target = taken ? try branchTarget(UInt64(bitPattern: op.imm), op) : 0
+        writeGPR(rcx, op.srcSize, count)
+        if taken { state.rip = target }
+    }
+
+    func loop(_ op: Op) throws(GuestException) { try loopCommon(op, zf: nil) }
+    func loope(_ op: Op) throws(GuestException) { try loopCommon(op, zf: true) }
+    func loopne(_ op: Op) throws(GuestException) { try loopCommon(op, zf: false) }
+}

@@ -1,0 +1,131 @@
+// MOV to/from CR0, CR2, CR3, CR4, CR8, CLTS and LMSW (SDM Vol. 2 "MOV—Move to/from Control
+// Registers", "CLTS", "LMSW"; Vol. 3A §2.5; seed §23.8 for VMX operation).
+//
+// Check order: #UD for a control register that does not exist (decided at decode), then
+// #GP(0) in virtual-8086 mode, then #GP(0) at CPL > 0, then the value checks, all before any
+// state changes. Every value check raises the same #GP(0), so their relative order cannot be
+// observed. The arithmetic flags, undefined after MOV CR, are left unchanged.
+
+extension Machine {
+    /// V86 mode, then CPL > 0: the privilege checks every instruction of this family makes.
+    @inline(__always) func checkPrivileged() throws(GuestException) {
+        if state.rflags & RFLAGS.VM != 0 && state.cr0 & CR0.PE != 0 { throw fault(.GP) }
+        if state.cpl > 0 { throw fault(.GP) }
+    }
+
+    /// A CR0 or CR4 value VMX operation accepts: every FIXED0 bit set, no bit outside FIXED1.
+    @inline(__always) static func fitsFixedBits(_ value: UInt64, fixed0: UInt64, fixed1: UInt64) -> Bool {
+        value & fixed0 == fixed0 && value & ~fixed1 == 0
+    }
+
+    var inVMXOperation: Bool { state.vmx.operation != .none }
+
+    func movToCR(_ op: Op) throws(GuestException) {
+        try checkPrivileged()
+        var value = readGPR(op.srcReg, 8)
+        if op.codeMode != .bits64 { value &= 0xFFFF_FFFF }
+        switch op.cond {
+        case 0: try writeCR0(value)
+        case 2: state.cr2 = value
+        case 3: try writeCR3(value)
+        case 4: try writeCR4(value)
+        default: try writeCR8(value)
+        }
+    }
+
+    func movFromCR(_ op: Op) throws(GuestException) {
+        try checkPrivileged()
+        let value: UInt64
+        switch op.cond {
+        case 0: value = state.cr0
+        case 2: value = state.cr2
+        case 3: value = state.cr3
+        case 4: value = state.cr4
+        default: value = state.cr8
+        }
+        writeGPR(op.dstReg, op.codeMode == .bits64 ? 8 : 4, value)
+    }
+
+    /// MOV to CR0: the SDM's #GP(0) conditions, then the IA-32e mode transitions.
+    func writeCR0(_ requested: UInt64) throws(GuestException) {
+        let old = state.cr0
+        if requested >> 32 != 0 { throw fault(.GP) }
+        // Reserved bits ignore writes and ET is hardwired to 1.
+        let value = (requested & CR0.implemented) | CR0.ET
+        if value & CR0.PG != 0 && value & CR0.PE == 0 { throw fault(.GP) }
+        if value & CR0.NW != 0 && value & CR0.CD == 0 { throw fault(.GP) }
+        if inVMXOperation && !Self.fitsFixedBits(value, fixed0: facts.cr0Fixed0, fixed1: facts.cr0Fixed1) {
+            throw fault(.GP)
+        }
+        let enablingPaging = old & CR0.PG == 0 && value & CR0.PG != 0
+        let disablingPaging = old & CR0.PG != 0 && value & CR0.PG == 0
+        if enablingPaging && state.efer & EFER.LME != 0 {
+            // IA-32e mode activation needs PAE and may not start in a 64-bit code segment.
+            if state.cr4 & CR4.PAE == 0 || state.cs.l { throw fault(.GP) }
+        }
+        if disablingPaging && (state.in64BitMode || state.cr4 & CR4.PCIDE != 0) { throw fault(.GP) }
+        state.cr0 = value
+        if enablingPaging && state.efer & EFER.LME != 0 { state.efer |= EFER.LMA }
+        if disablingPaging && state.efer & EFER.LMA != 0 { state.efer &= ~EFER.LMA }
+    }
+
+    /// MOV to CR3: in IA-32e mode, bits at or above MAXPHYADDR are reserved (bit 63 is the
+    /// no-flush hint when CR4.PCIDE = 1 and is not stored).
+    func writeCR3(_ requested: UInt64) throws(GuestException) {
+        var value = requested
+        if state.cr4 & CR4.PCIDE != 0 { value &= ~(1 << 63) }
+        if state.inIA32eMode && value >> UInt64(facts.maxPhysicalAddress) != 0 { throw fault(.GP) }
+        state.cr3 = value
+    }
+
+    /// MOV to CR4: reserved bits are those whose CPUID feature the profile lacks.
+    func writeCR4(_ value: UInt64) throws(GuestException) {
+        let old = state.cr4
+        if value >> 32 != 0 { throw fault(.GP) }
+        if value & ~facts.cr4Allowed != 0 { throw fault(.GP) }
+        if state.inIA32eMode {
+            if value & CR4.PAE == 0 { throw fault(.GP) }
+            if (value ^ old) & CR4.LA57 != 0 { throw fault(.GP) }
+        }
+        if old & CR4.PCIDE == 0 && value & CR4.PCIDE != 0 {
+            if !state.inIA32eMode || state.cr3 & 0xFFF != 0 { throw fault(.GP) }
+        }
+        if inVMXOperation && !Self.fitsFixedBits(value, fixed0: facts.cr4Fixed0, fixed1: facts.cr4Fixed1) {
+            throw fault(.GP)
+        }
+        state.cr4 = value
+    }
+
+    /// MOV to CR8: only bits 3:0 (TPR[7:4]) exist.
+    func writeCR8(_ value: UInt64) throws(GuestException) {
+        if value & ~0xF != 0 { throw fault(.GP) }
+        state.cr8 = value
+    }
+
+    /// CLTS: CR0.TS := 0, unless VMX operation fixes TS to 1.
+    func clts(_ op: Op) throws(GuestException) {
+        try checkPrivileged()
+        let value = state.cr0 & ~CR0.TS
+        if inVMXOperation && !Self.fitsFixedBits(value, fixed0: facts.cr0Fixed0, fixed1: facts.cr0Fixed1) {
+            throw fault(.GP)
+        }
+        state.cr0 = value
+    }
+
+    /// LMSW: loads CR0[3:0] (PE, MP, EM, TS) from a 16-bit source; PE can be set, never cleared.
+    func lmsw(_ op: Op) throws(GuestException) {
+        try checkPrivileged()
+        let source: UInt64
+        switch op.dstKind {
+        case .mem: source = readMemory(try linearAddress(op), 2)
+        case .regHigh8: source = (state.gpr[Int(op.dstReg)] >> 8) & 0xFF
+        default: source = readGPR(op.dstReg, 2)
+        }
+        let old = state.cr0
+        let value = (old & ~0xF) | (source & 0xF) | (old & CR0.PE)
+        if inVMXOperation && !Self.fitsFixedBits(value, fixed0: facts.cr0Fixed0, fixed1: facts.cr0Fixed1) {
+            throw fault(.GP)
+        }
+        state.cr0 = value
+    }
+}

@@ -1,0 +1,69 @@
+// RDMSR and WRMSR (SDM Vol. 2 "RDMSR", "WRMSR"; MSR rules from the profile's descriptors).
+//
+// Order: #UD without MSR support (CPUID.1:EDX[5]); #GP(0) in virtual-8086 mode; #GP(0) at
+// CPL > 0; #GP(0) for an MSR the profile lacks; for WRMSR the value checks; then the access.
+// ECX selects the MSR and RCX[63:32] is ignored; RDMSR clears RAX[63:32] and RDX[63:32]; WRMSR
+// takes EDX:EAX and ignores the upper halves. No flag changes.
+
+extension Machine {
+    @inline(__always) private func msrSlot() throws(GuestException) -> Int {
+        if !facts.hasMSR { throw GuestException.ud }
+        try checkPrivileged()
+        guard let slot = msrs.slot(of: UInt32(truncatingIfNeeded: state.gpr[1])) else { throw fault(.GP) }
+        return slot
+    }
+
+    func rdmsr(_ op: Op) throws(GuestException) {
+        let slot = try msrSlot()
+        let descriptor = msrs.descriptors[slot]
+        let value: UInt64
+        switch descriptor.rule {
+        case .efer: value = state.efer
+        case .timeStampCounter: value = timeStampCounter
+        case .smmOnly: throw fault(.GP)
+        default: value = msrs.values[slot]
+        }
+        state.gpr[0] = value & 0xFFFF_FFFF
+        state.gpr[2] = value >> 32
+    }
+
+    func wrmsr(_ op: Op) throws(GuestException) {
+        let slot = try msrSlot()
+        let descriptor = msrs.descriptors[slot]
+        let value = (state.gpr[2] << 32) | (state.gpr[0] & 0xFFFF_FFFF)
+        let old = descriptor.rule == .efer ? state.efer : msrs.values[slot]
+        if descriptor.readOnly { throw fault(.GP) }
+        // A locked MSR refuses every write, even of the value it holds (seed §23.7).
+        if descriptor.lockBit != 0 && old & descriptor.lockBit != 0 { throw fault(.GP) }
+        if value & descriptor.gpMask != 0 { throw fault(.GP) }
+        if descriptor.canonical && !isCanonical(value) { throw fault(.GP) }
+        let stored = (value & ~descriptor.ignoreMask) | (old & descriptor.ignoreMask)
+        switch descriptor.rule {
+        case .plain:
+            msrs.values[slot] = stored
+        case .efer:
+            // LME may not change while paging is on (SDM Vol. 3A §10.8.5).
+            if state.cr0 & CR0.PG != 0 && (stored ^ old) & EFER.LME != 0 { throw fault(.GP) }
+            state.efer = stored
+        case .timeStampCounter:
+            tscOffset = value &- cycleCount
+        case .apicBase:
+            // x2APIC mode (EXTD, bit 10) needs the APIC enabled (EN, bit 11), and x2APIC mode
+            // can only be left by disabling the APIC (SDM Vol. 3A §11.12.5).
+            let en: UInt64 = 1 << 11, extd: UInt64 = 1 << 10
+            if stored & extd != 0 && stored & en == 0 { throw fault(.GP) }
+            if old & (en | extd) == en | extd && stored & (en | extd) == en { throw fault(.GP) }
+            msrs.values[slot] = stored
+        case .pat:
+            // Each of the eight entries must name UC, WC, WT, WP, WB or UC- (0, 1, 4, 5, 6, 7).
+            for i in 0..<8 {
+                let entry = (value >> (8 * UInt64(i))) & 0xFF
+                if entry > 7 || entry == 2 || entry == 3 { throw fault(.GP) }
+            }
+            msrs.values[slot] = stored
+        case .smmMonitorControl, .smmOnly:
+            // Writable only in SMM, which is not modelled.
+            throw fault(.GP)
+        }
+    }
+}

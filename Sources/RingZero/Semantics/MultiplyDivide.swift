@@ -1,0 +1,140 @@
+// MUL, IMUL (one, two and three operands), DIV, IDIV (SDM Vol. 2).
+//
+// MUL/IMUL set CF and OF when the high half is significant; SF, ZF, AF and PF are undefined and
+// RingZero leaves them unchanged. DIV/IDIV leave every flag unchanged (all are undefined) and
+// raise #DE for a zero divisor or a quotient that does not fit.
+
+extension Machine {
+    /// The implicit accumulator pair for an operand size: AX for bytes, else rDX:rAX.
+    private func accumulator(_ size: UInt8) -> (low: UInt64, high: UInt64) {
+        if size == 1 { return (readGPR(0, 1), readGPR(0, 2) >> 8) }
+        return (readGPR(0, size), readGPR(2, size))
+    }
+
+    private func setAccumulator(_ size: UInt8, low: UInt64, high: UInt64) {
+        if size == 1 {
+            writeGPR(0, 2, (low & 0xFF) | ((high & 0xFF) << 8))
+        } else {
+            writeGPR(0, size, low)
+            writeGPR(2, size, high)
+        }
+    }
+
+    func mul(_ op: Op) throws(GuestException) {
+        let src = try readSource(dstAsSource(op), size: op.size)
+        let a = accumulator(op.size).low
+        let bits = UInt64(op.size) * 8
+        let (high, low): (UInt64, UInt64)
+        if op.size == 8 {
+            (high, low) = a.multipliedFullWidth(by: src)
+        } else {
+            let product = a * src
+            (high, low) = ((product >> bits) & sizeMask(op.size), product & sizeMask(op.size))
+        }
+        setAccumulator(op.size, low: low, high: high)
+        setFlags(high != 0 ? RFLAGS.CF | RFLAGS.OF : 0, mask: RFLAGS.CF | RFLAGS.OF)
+    }
+
+    func imul1(_ op: Op) throws(GuestException) {
+        let src = Int64(bitPattern: signExtend(try readSource(dstAsSource(op), size: op.size), from: op.size))
+        let a = Int64(bitPattern: signExtend(accumulator(op.size).low, from: op.size))
+        let bits = UInt64(op.size) * 8
+        let (high, low): (UInt64, UInt64)
+        let overflow: Bool
+        if op.size == 8 {
+            let (h, l) = a.multipliedFullWidth(by: src)
+            (high, low) = (UInt64(bitPattern: h), l)
+            overflow = h != (Int64(bitPattern: l) >> 63)
+        } else {
+            let product = a * src
+            let p = UInt64(bitPattern: product)
+            (high, low) = ((p >> bits) & sizeMask(op.size), p & sizeMask(op.size))
+            overflow = signExtend(low, from: op.size) != p
+        }
+        setAccumulator(op.size, low: low, high: high)
+        setFlags(overflow ? RFLAGS.CF | RFLAGS.OF : 0, mask: RFLAGS.CF | RFLAGS.OF)
+    }
+
+    /// dst := dst * src (truncated), signed overflow in CF/OF.
+    func imul2(_ op: Op) throws(GuestException) {
+        let src = try readSource(op, size: op.size)
+        try signedMultiply(op, readGPR(op.dstReg, op.size), src)
+    }
+
+    /// dst := src * imm.
+    func imul3(_ op: Op) throws(GuestException) {
+        let src = try readSource(op, size: op.size)
+        try signedMultiply(op, src, UInt64(bitPattern: op.imm) & sizeMask(op.size))
+    }
+
+    private func signedMultiply(_ op: Op, _ x: UInt64, _ y: UInt64) throws(GuestException) {
+        let a = Int64(bitPattern: signExtend(x, from: op.size))
+        let b = Int64(bitPattern: signExtend(y, from: op.size))
+        let (h, l) = a.multipliedFullWidth(by: b)
+        let truncated = l & sizeMask(op.size)
+        let exact = signExtend(truncated, from: op.size)
+        let overflow = exact != l || h != (Int64(bitPattern: l) >> 63)
+        writeGPR(op.dstReg, op.size, truncated)
+        setFlags(overflow ? RFLAGS.CF | RFLAGS.OF : 0, mask: RFLAGS.CF | RFLAGS.OF)
+    }
+
+    func div(_ op: Op) throws(GuestException) {
+        let divisor = try readSource(dstAsSource(op), size: op.size)
+        guard divisor != 0 else { throw GuestException.de }
+        let (low, high) = accumulator(op.size)
+        let quotient: UInt64, remainder: UInt64
+        if op.size == 8 {
+            guard high < divisor else { throw GuestException.de }
+            (quotient, remainder) = divisor.dividingFullWidth((high, low))
+        } else {
+            let bits = UInt64(op.size) * 8
+            let dividend = (high << bits) | low
+            quotient = dividend / divisor
+            remainder = dividend % divisor
+            guard quotient <= sizeMask(op.size) else { throw GuestException.de }
+        }
+        setAccumulator(op.size, low: quotient, high: remainder)
+    }
+
+    func idiv(_ op: Op) throws(GuestException) {
+        let divisor = Int64(bitPattern: signExtend(try readSource(dstAsSource(op), size: op.size), from: op.size))
+        guard divisor != 0 else { throw GuestException.de }
+        let (low, high) = accumulator(op.size)
+        let quotient: Int64, remainder: Int64
+        if op.size == 8 {
+            let dividendHigh = Int64(bitPattern: high)
+            // The 128-bit quotient must fit in 64 signed bits; check with a wide division.
+            let negative = (dividendHigh < 0) != (divisor < 0)
+            let magnitudeHigh = dividendHigh < 0 ? ~high &+ (low == 0 ? 1 : 0) : high
+            let magnitudeLow = dividendHigh < 0 ? ~low &+ 1 : low
+            let d = divisor.magnitude
+            guard magnitudeHigh < d else { throw GuestException.de }
+            let (q, r) = d.dividingFullWidth((magnitudeHigh, magnitudeLow))
+            if negative {
+                guard q <= UInt64(Int64.max) + 1 else { throw GuestException.de }
+                quotient = q == UInt64(Int64.max) + 1 ? Int64.min : -Int64(q)
+            } else {
+                guard q <= UInt64(Int64.max) else { throw GuestException.de }
+                quotient = Int64(q)
+            }
+            remainder = dividendHigh < 0 ? -Int64(r) : Int64(r)
+        } else {
+            let bits = UInt64(op.size) * 8
+            let shift = 64 - 2 * bits
+            let dividend = (Int64(bitPattern: (high << bits) | low) << shift) >> shift
+            quotient = dividend / divisor
+            remainder = dividend % divisor
+            let limit = Int64(1) << (bits - 1)
+            guard quotient >= -limit && quotient < limit else { throw GuestException.de }
+        }
+        setAccumulator(op.size, low: UInt64(bitPattern: quotient) & sizeMask(op.size), high: UInt64(bitPattern: remainder) & sizeMask(op.size))
+    }
+
+    /// One-operand forms keep their operand in the destination slot; read it as a source.
+    @inline(__always) private func dstAsSource(_ op: Op) -> Op {
+        var o = op
+        o.srcKind = op.dstKind
+        o.srcReg = op.dstReg
+        return o
+    }
+}

@@ -1,0 +1,75 @@
+// STOS and MOVS in byte, word, doubleword and quadword forms, with or without REP
+// (SDM Vol. 2 "REP/REPE/REPZ/REPNE/REPNZ", "STOS", "MOVS"). RSI, RDI and RCX are used at the
+// address size; DF picks the direction. ES and DS have base 0 (flat memory).
+//
+// A REP string instruction is interruptible: when the run's cycle or instruction budget runs
+// out part-way, it stops with RCX, RSI and RDI describing the iterations done and RIP still on
+// the instruction, as an interrupted REP leaves them. Each iteration costs the Op's cycle cost;
+// iterations count against the instruction limit so that no count can hang the run.
+
+extension Machine {
+    private func stringStep(_ op: Op) -> UInt64 {
+        state.rflags & RFLAGS.DF != 0 ? (0 &- UInt64(op.size)) : UInt64(op.size)
+    }
+
+    private func stringAddress(_ reg: GPR, _ op: Op, segment: SegmentOverride) throws(GuestException) -> UInt64 {
+        var a = readGPR(UInt8(reg.rawValue), op.addressSize)
+        if op.codeMode == .bits64 {
+            if segment == .fs || segment == .gs {
+                a &+= msrs.storedValue(segment == .fs ? MSRIndex.IA32_FS_BASE : MSRIndex.IA32_GS_BASE) ?? 0
+            }
+            if !isCanonical(a) { throw fault(.GP) }
+        }
+        return a
+    }
+
+    private func repeatString(_ op: Op, _ body: () throws(GuestException) -> Void) throws(GuestException) {
+        guard op.prefixes & (Op.prefixRep | Op.prefixRepne) != 0 else {
+            try body()
+            return
+        }
+        let rcx = UInt8(GPR.rcx.rawValue)
+        var iterations: UInt64 = 0
+        while readGPR(rcx, op.addressSize) != 0 {
+            if iterations > 0 {
+                // Budget check between iterations: the first one is paid for by the Op itself.
+                if cycleCount &+ iterations &* UInt64(op.cost) >= cycleBudget {
+                    cycleCount &+= iterations &* UInt64(op.cost)
+                    state.rip = op.address
+                    pendingStop = .cycleLimit
+                    return
+                }
+                if instructionCount &+ iterations >= instructionBudget {
+                    cycleCount &+= iterations &* UInt64(op.cost)
+                    state.rip = op.address
+                    pendingStop = .instructionLimit
+                    return
+                }
+            }
+            try body()
+            writeGPR(rcx, op.addressSize, readGPR(rcx, op.addressSize) &- 1)
+            iterations &+= 1
+        }
+        if iterations > 1 { cycleCount &+= (iterations - 1) &* UInt64(op.cost) }
+    }
+
+    func stos(_ op: Op) throws(GuestException) {
+        try repeatString(op) { () throws(GuestException) in
+            let address = try stringAddress(.rdi, op, segment: .data)
+            writeMemory(address, op.size, readGPR(0, op.size))
+            writeGPR(UInt8(GPR.rdi.rawValue), op.addressSize, readGPR(UInt8(GPR.rdi.rawValue), op.addressSize) &+ stringStep(op))
+        }
+    }
+
+    func movs(_ op: Op) throws(GuestException) {
+        let sourceSegment = SegmentOverride(rawValue: op.segment) ?? .data
+        try repeatString(op) { () throws(GuestException) in
+            let from = try stringAddress(.rsi, op, segment: sourceSegment)
+            let to = try stringAddress(.rdi, op, segment: .data)
+            writeMemory(to, op.size, readMemory(from, op.size))
+            let step = stringStep(op)
+            writeGPR(UInt8(GPR.rsi.rawValue), op.addressSize, readGPR(UInt8(GPR.rsi.rawValue), op.addressSize) &+ step)
+            writeGPR(UInt8(GPR.rdi.rawValue), op.addressSize, readGPR(UInt8(GPR.rdi.rawValue), op.addressSize) &+ step)
+        }
+    }
+}

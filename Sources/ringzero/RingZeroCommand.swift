@@ -1,0 +1,18 @@
+import ArgumentParser
+
+@main
+struct RingZeroCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ringzero",
+        abstract: "A cycle-level interpreter for the x86 instructions that turn virtualization on and off.",
+        discussion: """
+        Runs raw machine code against a CPU profile and reports exactly what the processor \
+        would do: MOV CR, CLTS, LMSW, RDMSR/WRMSR, GETSEC, VMXON and VMXOFF with every \
+        fault the SDM lists, plus the integer instructions around them.
+
+        Exit status: 0 the run completed (guest faults included), 64 bad command line, \
+        65 bad input data, 66 an input file cannot be read, 70 internal error.
+        """,
+        subcommands: [RunCommand.self, DisasmCommand.self, ProfilesCommand.self]
+    )
+}
