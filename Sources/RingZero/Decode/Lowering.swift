@@ -26,6 +26,17 @@ struct Lowering {
         withUnsafeBytes(of: insn.bytes) { Array($0.prefix(Int(insn.size))) }
     }
 
+    /// The legacy prefix bytes in front of the opcode, read from the raw bytes (Capstone does
+    /// not report every prefix it accepts and then ignores).
+    var legacyPrefixes: Set<UInt8> {
+        var found = Set<UInt8>()
+        for b in rawBytes {
+            guard [0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67].contains(b) else { break }
+            found.insert(b)
+        }
+        return found
+    }
+
     /// The Op for this instruction.
     func lower(costs: CostModel) -> Op {
         var op = Op(handler: .unsupported, address: insn.address, length: UInt8(insn.size), codeMode: mode)
@@ -301,7 +312,7 @@ struct Lowering {
         case X86_INS_GETSEC:
             noOperands(&op, .getsec)
             // GETSEC is NP 0F 37: a 66h, F2h or F3h prefix makes it #UD.
-            if x86.prefix.0 == 0xF2 || x86.prefix.0 == 0xF3 || x86.prefix.2 == 0x66 { op.handler = .invalidOpcode }
+            if !legacyPrefixes.isDisjoint(with: [0x66, 0xF2, 0xF3]) { op.handler = .invalidOpcode }
         case X86_INS_LMSW:
             unary(&op, .lmsw)
             op.size = 2
