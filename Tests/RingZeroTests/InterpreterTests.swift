@@ -1,0 +1,105 @@
+import Testing
+@testable import RingZero
+
+@Suite struct InterpreterTests {
+    @Test func stopReasons() throws {
+        // end: RIP reaches the byte after the blob.
+        let (_, end) = try run("90 90")
+        #expect(end.reason == .end && end.rip == 0x1002)
+        // hlt: RIP after the HLT.
+        let (_, hlt) = try run("f4 90")
+        #expect(hlt.reason == .hlt && hlt.rip == 0x1001)
+        // instruction-limit on a tight loop (jmp $).
+        let (m, limit) = try run("eb fe", options: RunOptions(maxInstructions: 1000))
+        #expect(limit.reason == .instructionLimit && m.instructionCount == 1000)
+        // cycle-limit.
+        let (c, cycles) = try run("eb fe", options: RunOptions(maxCycles: 77))
+        #expect(cycles.reason == .cycleLimit && c.cycleCount == 77)
+        // unsupported: Capstone knows it, RingZero does not implement it.
+        let (u, unsupported) = try run("90 0f a8")
+        #expect(unsupported.reason == .unsupported && unsupported.rip == 0x1001)
+        #expect(unsupported.instruction == "push gs" && u.instructionCount == 1)
+        // Bytes that are not an instruction: #UD.
+        let (_, ud) = try run("06")
+        #expect(ud.reason == .fault && ud.fault?.vector == .UD && ud.fault?.instruction == nil)
+    }
+
+    @Test func faultsArePreciseAndContinueResumes() throws {
+        // push rax with RSP non-canonical: #SS(0), RSP and RIP unchanged.
+        let (m, o) = try run("48 ff c0 50") { $0.state[.rsp] = 0x0000_8000_0000_0008 }
+        #expect(o.fault?.vector == .SS && o.fault?.rip == 0x1003)
+        #expect(m.state.rip == 0x1003 && m.state[.rsp] == 0x0000_8000_0000_0008 && m.state[.rax] == 1)
+        // --on-fault continue: ud2, int3, then the rest runs.
+        let (n, p) = try run("0f 0b cc 48 ff c0", options: RunOptions(onFault: .continue))
+        #expect(p.reason == .end && p.faults.map(\.vector) == [.UD, .BP] && n.state[.rax] == 1)
+        #expect(p.faults.map(\.rip) == [0x1000, 0x1002])
+    }
+
+    @Test func selfModifyingCodeIsSeen() throws {
+        // mov byte [rip+1], 0x90 overwrites the next instruction (int3, CC) with a NOP; the
+        // rewritten byte must execute, not the cached int3.
+        let (m, o) = try run("c6 05 00 00 00 00 90 cc 90")
+        // The store goes to 0x1007: rip after the mov is 0x1007, disp 0.
+        #expect(o.reason == .end && o.faults.isEmpty && m.instructionCount == 3)
+    }
+
+    @Test func referencePathMatchesFastPath() throws {
+        let code = "48 c7 c1 10 00 00 00 48 01 c8 48 ff c9 75 f8 f4"
+        let (fast, a) = try run(code)
+        let (reference, b) = try run(code, options: RunOptions(referencePath: true))
+        #expect(a == b)
+        #expect(fast.state == reference.state && fast.cycleCount == reference.cycleCount && fast.instructionCount == reference.instructionCount)
+        #expect(fast.state[.rax] == 136)
+    }
+
+    @Test func memoryOutsideGuestMemoryReadsOnes() throws {
+        // mov rax, [rbx] beyond memory: all-ones; mov [rbx], rax: dropped; both counted.
+        let (m, _) = try run("48 8b 03 48 89 03") { $0.state[.rbx] = 0x2000_0000 }
+        #expect(m.state[.rax] == .max && m.memory.unbackedReads == 8 && m.memory.unbackedWrites == 8)
+    }
+
+    @Test func addressingForms() throws {
+        // mov rax, [rbx + rcx*4 + 0x10]
+        let (m, _) = try run("48 8b 44 8b 10") { m in
+            m.state[.rbx] = 0x2000
+            m.state[.rcx] = 1
+            m.load(bytes("8877665544332211"), at: 0x2014)
+        }
+        #expect(m.state[.rax] == 0x1122_3344_5566_7788)
+        // RIP-relative: mov eax, [rip + 2] reads the two bytes after the instruction + 2.
+        let (r, _) = try run("8b 05 02 00 00 00 f4 f4 ef be ad de")
+        #expect(r.state[.rax] == 0xDEAD_BEEF)
+    }
+
+    @Test func stackAndCalls() throws {
+        // call +1; (skipped hlt) ; pop rbx -> return address 0x1005.
+        let (m, o) = try run("e8 01 00 00 00 f4 5b")
+        #expect(o.reason == .end && m.state[.rbx] == 0x1005 && m.state[.rsp] == 16 << 20)
+        // pushfq; popfq at CPL 3 cannot change IOPL or IF.
+        let (n, _) = try run("9d", state: #"{"cpl": 3}"#) { m in
+            m.state[.rsp] = 0x8000
+            m.load(bytes("0232000000000000"), at: 0x8000)
+        }
+        #expect(n.state.rflags == 0x2)
+        // rep stosb fills RCX bytes and leaves RCX = 0.
+        let (s, _) = try run("f3 aa") { m in
+            m.state[.rdi] = 0x4000
+            m.state[.rcx] = 16
+            m.state[.rax] = 0xAB
+        }
+        #expect(s.state[.rcx] == 0 && s.state[.rdi] == 0x4010 && s.memory.peek(0x400F, count: 2) == [0xAB, 0])
+    }
+
+    @Test func cpuidAndRdtsc() throws {
+        let (m, _) = try run("0f a2") { $0.state[.rax] = 0x8000_0008 }
+        #expect(m.state[.rax] & 0xFF == 39)
+        let (a, _) = try run("0f a2", profile: .atom330) { $0.state[.rax] = 1 }
+        #expect(a.state[.rcx] & (1 << 5) == 0)
+        // Three NOPs then RDTSC: the TSC equals the cycles retired before it.
+        let (t, _) = try run("90 90 90 0f 31")
+        #expect(t.state[.rax] == 3 && t.state[.rdx] == 0)
+        // CR4.TSD at CPL 3: #GP(0).
+        let (_, o) = try run("0f 31", state: #"{"cpl": 3, "registers": {"cr4": "0x624"}}"#)
+        #expect(o.fault?.vector == .GP)
+    }
+}
