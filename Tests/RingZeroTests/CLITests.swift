@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+
+/// The `ringzero` executable's exit statuses and one-line errors (interface: 0, 64, 65, 66).
+@Suite struct CLITests {
+    /// The built executable sits beside the test bundle.
+    static let executable: URL = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("ringzero").path) && dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("ringzero")
+    }()
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    func ringzero(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = packageRoot
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func temporaryFile(_ contents: [UInt8], suffix: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ringzero-test-\(UUID().uuidString)\(suffix)").path
+        FileManager.default.createFile(atPath: path, contents: Data(contents))
+        return path
+    }
+
+    let example = "Fixtures/examples/vmx-enable.bin"
+
+    @Test func runsTheExample() throws {
+        let r = try ringzero(["run", example, "--format", "json"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("\"reason\": \"hlt\"") && r.stdout.contains("\"0x3a\": \"0x5\""))
+        let text = try ringzero(["run", example])
+        #expect(text.status == 0 && text.stdout.hasPrefix("stop:      hlt at 0x10ac"))
+    }
+
+    /// Every error is one line on standard error, with no stack trace.
+    func expectError(_ r: Result, status: Int32, mentioning word: String) {
+        #expect(r.status == status, "stderr: \(r.stderr)")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty && r.stderr.contains(word), "stderr: \(r.stderr)")
+        #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Stack dump"))
+    }
+
+    @Test func missingFileIs66() throws {
+        let r = try ringzero(["run", "/nonexistent/blob.bin"])
+        expectError(r, status: 66, mentioning: "/nonexistent/blob.bin")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        expectError(try ringzero(["run", example, "--state", "/nonexistent/state.json"]), status: 66, mentioning: "state.json")
+    }
+
+    @Test func badCommandLineIs64() throws {
+        expectError(try ringzero(["run", example, "--no-such-option"]), status: 64, mentioning: "no-such-option")
+        expectError(try ringzero(["run", example, "--max-instructions", "12x"]), status: 64, mentioning: "12x")
+        expectError(try ringzero(["run", example, "--profile", "pentium"]), status: 64, mentioning: "pentium")
+        expectError(try ringzero(["run", example, "--memory", "lots"]), status: 64, mentioning: "lots")
+    }
+
+    @Test func badDataIs65() throws {
+        let malformed = try temporaryFile(Array("{\"registers\": {".utf8), suffix: ".json")
+        let r1 = try ringzero(["run", example, "--state", malformed])
+        expectError(r1, status: 65, mentioning: "line 1")
+        #expect(r1.stderr.split(separator: "\n").count == 1)
+
+        let unknownMSR = try temporaryFile(Array(#"{"msrs": {"0x480": "0x1"}}"#.utf8), suffix: ".json")
+        expectError(try ringzero(["run", example, "--profile", "atom-330", "--state", unknownMSR]), status: 65, mentioning: "msrs.0x480")
+
+        let impossible = try temporaryFile(Array(#"{"vmx": {"operation": "root"}}"#.utf8), suffix: ".json")
+        expectError(try ringzero(["run", example, "--state", impossible]), status: 65, mentioning: "VMXE")
+
+        let unknownField = try temporaryFile(Array(#"{"registers": {"rzz": "0x1"}}"#.utf8), suffix: ".json")
+        expectError(try ringzero(["run", example, "--state", unknownField]), status: 65, mentioning: "registers.rzz")
+
+        let badHex = try temporaryFile(Array(#"{"registers": {"rax": "0xZZ"}}"#.utf8), suffix: ".json")
+        expectError(try ringzero(["run", example, "--state", badHex]), status: 65, mentioning: "registers.rax")
+
+        let big = try temporaryFile([UInt8](repeating: 0x90, count: 8192), suffix: ".bin")
+        expectError(try ringzero(["run", big, "--memory", "8K"]), status: 65, mentioning: "does not fit")
+        expectError(try ringzero(["run", example, "--load-address", "0x2000000"]), status: 65, mentioning: "outside guest memory")
+    }
+
+    @Test func garbageBytesAreAGuestFault() throws {
+        let garbage = try temporaryFile([0x06, 0x07, 0xD6], suffix: ".bin")
+        let r = try ringzero(["run", garbage, "--format", "json", "--on-fault", "continue"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("\"mnemonic\": \"#UD\"") && r.stdout.contains("\"reason\": \"end\""))
+    }
+
+    @Test func aReportIsAcceptedAsAState() throws {
+        let first = try ringzero(["run", example, "--format", "json"])
+        let state = try temporaryFile(Array(first.stdout.utf8), suffix: ".json")
+        let second = try ringzero(["run", example, "--state", state, "--format", "json"])
+        #expect(second.status == 0)
+        // Feature control is now locked, so the routine takes the "already locked" path and
+        // still reaches VMXON; RIP comes from the state (the HLT's successor), so it stops at end
+        // of blob or halts again without faults.
+        #expect(!second.stdout.contains("\"reason\": \"fault\""))
+    }
+
+    @Test func profilesRoundTrip() throws {
+        let shown = try ringzero(["profiles", "show", "i7-6700k"])
+        #expect(shown.status == 0)
+        let file = try temporaryFile(Array(shown.stdout.utf8), suffix: ".json")
+        let again = try ringzero(["profiles", "show", file])
+        #expect(again.status == 0 && again.stdout == shown.stdout)
+        let r = try ringzero(["run", example, "--profile", file, "--format", "json"])
+        #expect(r.status == 0 && r.stdout.contains("\"rax\": \"0x4\""))
+        let list = try ringzero(["profiles", "list"])
+        #expect(list.stdout.contains("i7-5600u") && list.stdout.contains("atom-330"))
+    }
+
+    @Test func disasmMarksImplementedInstructions() throws {
+        let r = try ringzero(["disasm", example])
+        #expect(r.status == 0 && r.stdout.contains("yes  vmxon qword ptr [rip + 0x28]"))
+    }
+
+    @Test func traceHasOneLinePerInstruction() throws {
+        let r = try ringzero(["run", example, "--trace"])
+        let lines = r.stderr.split(separator: "\n")
+        #expect(r.status == 0 && lines.count == 49)
+        #expect(lines.last?.contains("hlt") == true)
+    }
+}
