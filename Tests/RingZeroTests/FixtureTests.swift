@@ -44,7 +44,8 @@ import RingZero
         var mode = OperatingMode.long
         if case .string(let m)? = manifest["mode"], let parsed = OperatingMode(rawValue: m) { mode = parsed }
         var state: JSONValue?
-        if case .string(let stateName)? = manifest["state"] {
+        // A run may name its own state file; otherwise the manifest's applies.
+        if case .string(let stateName)? = runs[run.index]["state"] ?? manifest["state"] {
             state = try JSONValue.parse(String(contentsOf: dir.appendingPathComponent(stateName), encoding: .utf8))
         }
         let machine = try MachineSetup(profile: profile, mode: mode, state: state, stateDirectory: dir.path).makeMachine(blob: blob)
