@@ -5,8 +5,12 @@ import RingZero
 /// A number in decimal or 0x hexadecimal.
 struct Number: ExpressibleByArgument {
     let value: UInt64
+    let text: String
+
+    var defaultValueDescription: String { text }
 
     init?(argument: String) {
+        text = argument
         let lower = argument.lowercased()
         if lower.hasPrefix("0x") {
             guard lower.count > 2, let v = UInt64(lower.dropFirst(2), radix: 16) else { return nil }
@@ -21,8 +25,12 @@ struct Number: ExpressibleByArgument {
 /// A memory size: bytes (decimal or 0x), or with a K, M or G suffix (powers of 1024).
 struct Size: ExpressibleByArgument {
     let value: UInt64
+    let text: String
+
+    var defaultValueDescription: String { text }
 
     init?(argument: String) {
+        text = argument
         let units: [Character: UInt64] = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30]
         var text = argument.lowercased()
         if text.hasSuffix("ib") { text.removeLast(2) } else if text.hasSuffix("b") && !text.hasPrefix("0x") { text.removeLast() }

@@ -32,11 +32,11 @@ struct DisasmCommand: ParsableCommand {
         var lines: [String] = []
         for entry in decoder.listing(bytes, at: loadAddress.value, mode: codeMode) {
             let hex = entry.bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
-            let mark = entry.text == nil ? "#UD" : (entry.implemented ? "yes" : "NO ")
+            let mark = entry.raisesUD ? "#UD" : (entry.implemented ? "yes" : "NO ")
             let address = "0x" + String(entry.address, radix: 16)
             lines.append("\(address.padding(12))\(hex.padding(32))\(mark)  \(entry.text ?? "(bad)")")
         }
-        lines.append("# yes: implemented; NO: stops the run as unsupported; #UD: not an instruction")
+        lines.append("# yes: implemented; NO: stops the run as unsupported; #UD: raises #UD (not an instruction, or an invalid form)")
         emit(lines.joined(separator: "\n"))
     }
 }

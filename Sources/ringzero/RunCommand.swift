@@ -59,8 +59,12 @@ struct RunCommand: ParsableCommand {
         do {
             machine = try setup.makeMachine(blob: bytes)
         } catch {
-            let where_ = state.map { "state file \($0): " } ?? ""
-            throw fail(where_ + error.description, status: error.kind == .unreadable ? ExitStatus.noInput : ExitStatus.dataError)
+            let status = switch error.kind {
+            case .badData: ExitStatus.dataError
+            case .unreadable: ExitStatus.noInput
+            case .internalError: ExitStatus.software
+            }
+            throw fail(error.description, status: status)
         }
         let options = RunOptions(maxInstructions: maxInstructions.value, maxCycles: maxCycles?.value, onFault: onFault, referencePath: reference)
         let outcome: RunOutcome

@@ -88,6 +88,9 @@ import Testing
         // idiv: -2^63 / -1 overflows.
         let (_, o3) = try run("48 f7 fb") { $0.state[.rdx] = .max; $0.state[.rax] = 1 << 63; $0.state[.rbx] = .max }
         #expect(o3.fault?.vector == .DE)
+        // 32-bit idiv of 8000000000000000H by -1: quotient 2^63 does not fit, #DE (not a trap).
+        let (_, o6) = try run("f7 f9") { $0.state[.rdx] = 0x8000_0000; $0.state[.rax] = 0; $0.state[.rcx] = 0xFFFF_FFFF }
+        #expect(o6.fault?.vector == .DE)
         // idiv bl: 7 / -2 = -3 remainder 1.
         let (m4, o4) = try run("f6 fb") { $0.state[.rax] = 7; $0.state[.rbx] = 0xFE }
         #expect(o4.reason == .end)

@@ -35,6 +35,14 @@ import Testing
         #expect(p.faults.map(\.rip) == [0x1000, 0x1002])
     }
 
+    @Test func faultsCountAgainstTheInstructionLimit() throws {
+        // Jump into unbacked memory: every byte there reads FFh and raises #UD. Under
+        // --on-fault continue the run must still end.
+        let (m, o) = try run("48 b8 00 00 00 40 00 00 00 00 ff e0", options: RunOptions(maxInstructions: 300, onFault: .continue))
+        #expect(o.reason == .instructionLimit)
+        #expect(UInt64(o.faults.count) + m.instructionCount == 300)
+    }
+
     @Test func selfModifyingCodeIsSeen() throws {
         // mov byte [rip+1], 0x90 overwrites the next instruction (int3, CC) with a NOP; the
         // rewritten byte must execute, not the cached int3.

@@ -17,7 +17,29 @@ public final class Decoder {
     private var handles: [csh] = []
     private var insns: [UnsafeMutablePointer<cs_insn>] = []
 
+    /// Capstone 4.0.2 builds some tables lazily on first use without a lock (the sorted
+    /// implicit-register table of X86_insn_reg_intel among them): two threads decoding their
+    /// first instructions at once can see a half-sorted table and lose implicit operands. The
+    /// first Decoder runs this once, under Swift's one-time initialization, which makes every
+    /// other thread wait until it is done.
+    private static let capstoneWarmedUp: Bool = {
+        let samples: [[UInt8]] = [[0xA9, 1, 0, 0, 0], [0xA1, 0, 0x10, 0, 0], [0x0F, 0x32], [0xF3, 0xAA], [0x50], [0xF6, 0xF3]]
+        for mode in [CS_MODE_16, CS_MODE_32, CS_MODE_64] {
+            var handle: csh = 0
+            guard cs_open(CS_ARCH_X86, mode, &handle) == CS_ERR_OK else { continue }
+            cs_option(handle, CS_OPT_DETAIL, Int(CS_OPT_ON.rawValue))
+            for sample in samples {
+                var insn: UnsafeMutablePointer<cs_insn>?
+                let count = sample.withUnsafeBufferPointer { cs_disasm(handle, $0.baseAddress, $0.count, 0x1000, 1, &insn) }
+                if count > 0 { cs_free(insn, count) }
+            }
+            cs_close(&handle)
+        }
+        return true
+    }()
+
     public init() throws(DecoderError) {
+        _ = Self.capstoneWarmedUp
         for mode in CodeMode.allCases {
             var handle: csh = 0
             let csMode: cs_mode
@@ -61,7 +83,11 @@ public final class Decoder {
             withInstruction(raw, address: address, mode: mode) { insn in
                 let p = insn.pointee
                 let length = Int(p.size)
-                let mnemonic = withUnsafeBytes(of: p.mnemonic) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                var mnemonic = withUnsafeBytes(of: p.mnemonic) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                // Capstone 4.0.2 names 16-bit VMXON "vmptrld"; say what the bytes are.
+                if mnemonic != "vmxon" && Lowering(insn, mode: mode).lower(costs: CostModel(table: [:])).handler == .vmxon {
+                    mnemonic = "vmxon"
+                }
                 let operands = withUnsafeBytes(of: p.op_str) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
                 return DecodedInstruction(address: address, bytes: Array(bytes.prefix(length)), mnemonic: mnemonic, operands: operands)
             }

@@ -6,6 +6,9 @@ public struct ListingEntry: Sendable {
     public var text: String?
     /// Whether RingZero executes this instruction (invalid encodings count: they raise #UD).
     public var implemented: Bool
+    /// The bytes raise #UD: Capstone rejects them, or the SDM makes the form invalid (a control
+    /// register that does not exist, VMXON with a register operand, a LOCK it cannot take).
+    public var raisesUD: Bool
 }
 
 extension Decoder {
@@ -22,7 +25,7 @@ extension Decoder {
                 withInstruction(raw, address: pc, mode: mode) { insn in
                     let op = Lowering(insn, mode: mode).lower(costs: costs)
                     return ListingEntry(address: pc, bytes: Array(slice.prefix(Int(op.length))), text: nil,
-                                        implemented: op.handler != .unsupported)
+                                        implemented: op.handler != .unsupported, raisesUD: op.handler == .invalidOpcode)
                 }
             }
             if var entry = decoded {
@@ -30,7 +33,7 @@ extension Decoder {
                 entries.append(entry)
                 offset += entry.bytes.count
             } else {
-                entries.append(ListingEntry(address: pc, bytes: [slice[0]], text: nil, implemented: true))
+                entries.append(ListingEntry(address: pc, bytes: [slice[0]], text: nil, implemented: true, raisesUD: true))
                 offset += 1
             }
         }

@@ -48,6 +48,9 @@ public struct RunOptions: Sendable {
     public var onFault: FaultPolicy
     /// Decode every instruction afresh with no Op cache: the reference path the fast path must match.
     public var referencePath: Bool
+    /// The instruction budget REP string iterations are checked against, when it differs from
+    /// `maxInstructions` (single-stepping for a trace).
+    var repeatBudget: UInt64?
 
     public init(maxInstructions: UInt64 = 1_000_000_000, maxCycles: UInt64? = nil, onFault: FaultPolicy = .stop, referencePath: Bool = false) {
         self.maxInstructions = maxInstructions

@@ -33,7 +33,10 @@ public final class Machine {
         try profile.validate()
         self.profile = profile
         msrs = MSRFile(descriptors: profile.msrs)
-        memory = PhysicalMemory(size: memorySize)
+        guard let memory = PhysicalMemory(size: memorySize) else {
+            throw ProfileError("cannot allocate \(memorySize) bytes of guest memory")
+        }
+        self.memory = memory
         decoder = try Decoder()
         costs = CostModel(table: profile.cycleCosts)
         facts = ProfileFacts(profile: profile, msrs: msrs)

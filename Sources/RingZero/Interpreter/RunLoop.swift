@@ -5,15 +5,17 @@ extension Machine {
         pendingStop = nil
         let maxCycles = options.maxCycles ?? .max
         cycleBudget = maxCycles
-        instructionBudget = options.maxInstructions
+        instructionBudget = options.repeatBudget ?? options.maxInstructions
         consumeCodeWrites()
 
         func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
             RunOutcome(reason: reason, rip: state.rip, instruction: instruction, fault: fault, faults: faults)
         }
 
+        // Exceptions taken under `--on-fault continue` count against the instruction limit
+        // with the retired instructions: a run of bytes that all fault must end too.
         while true {
-            if instructionCount >= options.maxInstructions { return finish(.instructionLimit) }
+            if instructionCount &+ UInt64(faults.count) >= options.maxInstructions { return finish(.instructionLimit) }
             if cycleCount >= maxCycles { return finish(.cycleLimit) }
             if let end = endAddress, state.rip == end { return finish(.end) }
 
@@ -25,7 +27,7 @@ extension Machine {
                 block = decodeBlock(at: state.rip, mode: mode, single: options.referencePath)
             }
             // Limits are checked once per block when the whole block fits in what is left.
-            let fits = instructionCount + UInt64(block.count) <= options.maxInstructions
+            let fits = instructionCount &+ UInt64(faults.count) &+ UInt64(block.count) <= options.maxInstructions
                 && cycleCount &+ block.cost <= maxCycles && cycleCount &+ block.cost >= cycleCount
             var index = block.start
             let end = block.start + block.count
@@ -33,7 +35,7 @@ extension Machine {
                 let op = cache.ops[index]
                 index += 1
                 if !fits {
-                    if instructionCount >= options.maxInstructions { return finish(.instructionLimit) }
+                    if instructionCount &+ UInt64(faults.count) >= options.maxInstructions { return finish(.instructionLimit) }
                     if cycleCount >= maxCycles { return finish(.cycleLimit) }
                 }
                 state.rip = op.nextAddress

@@ -38,11 +38,16 @@ extension Machine {
     public func runTraced(_ options: RunOptions = RunOptions(), onInstruction: (TraceRecord) -> Void) -> RunOutcome {
         var faults: [FaultRecord] = []
         while true {
+            if instructionCount &+ UInt64(faults.count) >= options.maxInstructions {
+                return RunOutcome(reason: .instructionLimit, rip: state.rip, instruction: nil, fault: nil, faults: faults)
+            }
             let before = state
             let address = state.rip
             let instruction = disassemble(at: address)
             var step = options
-            step.maxInstructions = min(options.maxInstructions, instructionCount + 1)
+            step.maxInstructions = instructionCount + 1
+            // A REP string instruction is bounded by the run's own limit, not the single step's.
+            step.repeatBudget = options.maxInstructions &- UInt64(faults.count)
             step.onFault = .stop
             let startCount = instructionCount
             let outcome = run(step)
@@ -65,7 +70,7 @@ extension Machine {
                 }
                 faults.append(fault)
                 state.rip = address &+ UInt64(instruction?.bytes.count ?? 1)
-            case .instructionLimit where instructionCount < options.maxInstructions:
+            case .instructionLimit where retired:
                 continue
             default:
                 var o = outcome

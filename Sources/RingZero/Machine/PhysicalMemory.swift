@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Flat guest-physical memory.
 ///
 /// Reads outside it return all-ones bytes and writes there are dropped, as on a real bus with
@@ -16,14 +22,16 @@ public final class PhysicalMemory: @unchecked Sendable {
 
     public static let pageSize: UInt64 = 4096
 
-    public init(size: UInt64) {
+    /// Zeroed memory of `size` bytes; nil when the host cannot provide it. calloc hands out
+    /// zero pages lazily, so a large guest costs only what it touches.
+    public init?(size: UInt64) {
+        guard size <= UInt64(Int.max), let raw = calloc(Int(max(size, 1)), 1) else { return nil }
         self.size = size
-        bytes = UnsafeMutableRawPointer.allocate(byteCount: Int(max(size, 1)), alignment: 4096)
-        bytes.initializeMemory(as: UInt8.self, repeating: 0, count: Int(max(size, 1)))
+        bytes = raw
         codePages = Array(repeating: 0, count: Int((size + Self.pageSize - 1) / Self.pageSize))
     }
 
-    deinit { bytes.deallocate() }
+    deinit { free(bytes) }
 
     /// Copy bytes in from outside the guest (loading a blob or a state file's region).
     /// Returns false when they do not fit.

@@ -1,7 +1,8 @@
 /// Input the tool refuses: a state file, profile or blob that cannot describe a machine.
-/// The CLI exits 65 for `.badData` and 66 for `.unreadable`.
+/// The CLI exits 65 for `.badData`, 66 for `.unreadable` and 70 for `.internalError` (the
+/// tool itself failed, e.g. Capstone could not be opened).
 public struct InputError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case badData, unreadable }
+    public enum Kind: Sendable { case badData, unreadable, internalError }
     public var kind: Kind
     public var description: String
 

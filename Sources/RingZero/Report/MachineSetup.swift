@@ -33,9 +33,9 @@ public struct MachineSetup: Sendable {
         do {
             machine = try Machine(profile: profile, memorySize: memorySize)
         } catch let error as ProfileError {
-            throw InputError("profile \(profile.name): \(error.description)")
+            throw InputError(error.description)
         } catch {
-            throw InputError("cannot create the machine: \(error)")
+            throw InputError("internal error: cannot create the machine: \(error)", kind: .internalError)
         }
         guard loadAddress < memorySize else {
             throw InputError("load address 0x\(String(loadAddress, radix: 16)) is outside guest memory (size 0x\(String(memorySize, radix: 16)))")

@@ -122,8 +122,11 @@ extension Machine {
             let bits = UInt64(op.size) * 8
             let shift = 64 - 2 * bits
             let dividend = (Int64(bitPattern: (high << bits) | low) << shift) >> shift
-            quotient = dividend / divisor
-            remainder = dividend % divisor
+            // Int64.min / -1 (a 32-bit IDIV of 8000000000000000H by -1) overflows: #DE.
+            let (q, overflow) = dividend.dividedReportingOverflow(by: divisor)
+            guard !overflow else { throw GuestException.de }
+            quotient = q
+            remainder = dividend.remainderReportingOverflow(dividingBy: divisor).partialValue
             let limit = Int64(1) << (bits - 1)
             guard quotient >= -limit && quotient < limit else { throw GuestException.de }
         }

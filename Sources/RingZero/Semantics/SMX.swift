@@ -5,7 +5,8 @@
 // load and authenticate a signed module through a TXT chipset and TPM, which no interpreter
 // can do: RingZero performs every front-end check exactly and then models the module as having
 // run and returned to the next instruction, leaving only the architectural flags the SDM says
-// the transition establishes (SENTERFLAG, ACMODEFLAG, event blocking). docs/smx.md says so.
+// the transition establishes (SENTERFLAG, ACMODEFLAG, event blocking). docs/semantics-notes.md
+// says so.
 
 /// GETSEC leaf numbers (EAX).
 enum GETSECLeaf: UInt32 {
@@ -39,8 +40,8 @@ extension Machine {
             setLow32(.rax, ebx == 0 ? (chipset ? 0x1FD : 0x1FC) : 0)
 
         case .parameters:
-            // Index 0: AC module version 0 supported; 1: 32 KiB ACRAM; 2: WB-only external
-            // memory types (UC, WC); 3 onwards: end of list.
+            // Index 0: AC module version 0 supported; 1: 32 KiB ACRAM; 2: external memory
+            // types UC and WC; 3 onwards: end of list.
             switch ebx {
             case 0: setLow32(.rax, 1); setLow32(.rbx, 0xFFFF_FFFF); setLow32(.rcx, 0)
             case 1: setLow32(.rax, 0x8002)

@@ -2,9 +2,9 @@
 //
 // The count is masked to 5 bits (6 with a 64-bit operand); a masked count of 0 changes nothing,
 // flags included. Where the SDM leaves a flag undefined RingZero computes it as follows (see
-// docs/flags.md): OF for counts above 1 uses the count-1 formula; AF is cleared by shifts with a
-// non-zero count; CF of SHL/SHR with a count of at least the operand width is the last bit
-// shifted out of the operand as if it were wider, which is 0.
+// docs/semantics-notes.md): OF for counts above 1 uses the count-1 formula; AF is cleared by
+// shifts with a non-zero count; CF of SHL/SHR is the last bit shifted out of the operand as if it
+// were wider: for a count equal to the width that is the operand's end bit, above it 0.
 
 extension Machine {
     @inline(__always) private func shiftCount(_ op: Op) throws(GuestException) -> UInt64 {
