@@ -26,7 +26,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Guest-physical memory size: bytes, or with K, M or G (16M, 1G).")
     var memory: Size = Size(argument: "16M")!
 
-    @Option(name: .customLong("max-instructions"), help: "Stop after this many retired instructions.")
+    @Option(name: .customLong("max-instructions"), help: "Stop after this many instructions: retired ones plus exceptions taken under --on-fault continue.")
     var maxInstructions: Number = Number(argument: "1000000000")!
 
     @Option(name: .customLong("max-cycles"), help: "Stop once the cycle counter reaches this value.")
