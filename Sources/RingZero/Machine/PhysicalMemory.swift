@@ -14,7 +14,7 @@ public final class PhysicalMemory: @unchecked Sendable {
     let bytes: UnsafeMutableRawPointer
     /// One byte per page: non-zero while the Op cache holds Ops decoded from that page.
     var codePages: [UInt8]
-    /// The lowest page a store touched that held code since the cache last looked.
+    /// Set when a store touched a page holding code, until the Op cache has dropped its blocks.
     var codeWritten = false
     var writtenCodePages: [UInt64] = []
     public internal(set) var unbackedReads: UInt64 = 0
