@@ -32,14 +32,14 @@ struct Size: ExpressibleByArgument {
     init?(argument: String) {
         text = argument
         let units: [Character: UInt64] = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30]
-        var text = argument.lowercased()
-        if text.hasSuffix("ib") { text.removeLast(2) } else if text.hasSuffix("b") && !text.hasPrefix("0x") { text.removeLast() }
+        var amount = argument.lowercased()
+        if amount.hasSuffix("ib") { amount.removeLast(2) } else if amount.hasSuffix("b") && !amount.hasPrefix("0x") { amount.removeLast() }
         var multiplier: UInt64 = 1
-        if let last = text.last, let unit = units[last] {
+        if let last = amount.last, let unit = units[last] {
             multiplier = unit
-            text.removeLast()
+            amount.removeLast()
         }
-        guard let n = Number(argument: text) else { return nil }
+        guard let n = Number(argument: amount) else { return nil }
         let (v, overflow) = n.value.multipliedReportingOverflow(by: multiplier)
         // At least one page, at most 64 GiB: the memory is really allocated.
         guard !overflow, v >= 4096, v <= 64 << 30 else { return nil }

@@ -26,13 +26,24 @@ struct Lowering {
         withUnsafeBytes(of: insn.bytes) { Array($0.prefix(Int(insn.size))) }
     }
 
-    /// The legacy prefix bytes in front of the opcode, read from the raw bytes (Capstone does
-    /// not report every prefix it accepts and then ignores).
-    var legacyPrefixes: Set<UInt8> {
-        var found = Set<UInt8>()
+    /// The legacy prefixes in front of the opcode, read from the raw bytes (Capstone does not
+    /// report every prefix it accepts and then ignores): the set of prefix bytes, the last of
+    /// F2h/F3h (the one that acts as a mandatory prefix), and the index of the byte after them.
+    struct LegacyPrefixes {
+        var bytes: Set<UInt8> = []
+        var lastRepeat: UInt8?
+        var end = 0
+    }
+
+    static let legacyPrefixBytes: Set<UInt8> = [0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67]
+
+    var legacyPrefixes: LegacyPrefixes {
+        var found = LegacyPrefixes()
         for b in rawBytes {
-            guard [0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67].contains(b) else { break }
-            found.insert(b)
+            guard Self.legacyPrefixBytes.contains(b) else { break }
+            found.bytes.insert(b)
+            if b == 0xF2 || b == 0xF3 { found.lastRepeat = b }
+            found.end += 1
         }
         return found
     }
@@ -312,7 +323,7 @@ struct Lowering {
         case X86_INS_GETSEC:
             noOperands(&op, .getsec)
             // GETSEC is NP 0F 37: a 66h, F2h or F3h prefix makes it #UD.
-            if !legacyPrefixes.isDisjoint(with: [0x66, 0xF2, 0xF3]) { op.handler = .invalidOpcode }
+            if !legacyPrefixes.bytes.isDisjoint(with: [0x66, 0xF2, 0xF3]) { op.handler = .invalidOpcode }
         case X86_INS_LMSW:
             unary(&op, .lmsw)
             op.size = 2
@@ -432,16 +443,9 @@ struct Lowering {
     /// register form, so the mnemonic cannot be trusted here.
     private func lowerGroup0FC7(_ op: inout Op) -> Bool {
         let bytes = rawBytes
-        var i = 0
-        var hasF3 = false
-        while i < bytes.count {
-            let b = bytes[i]
-            if [0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67].contains(b) {
-                if b == 0xF3 { hasF3 = true }
-                if b == 0xF2 { hasF3 = false }
-                i += 1
-            } else { break }
-        }
+        let prefixes = legacyPrefixes
+        var i = prefixes.end
+        let hasF3 = prefixes.lastRepeat == 0xF3
         if mode == .bits64, i < bytes.count, bytes[i] & 0xF0 == 0x40 { i += 1 }
         guard i + 2 < bytes.count, bytes[i] == 0x0F, bytes[i + 1] == 0xC7 else { return false }
         let modrm = bytes[i + 2]

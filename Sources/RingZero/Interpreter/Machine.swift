@@ -34,7 +34,7 @@ public final class Machine {
         self.profile = profile
         msrs = MSRFile(descriptors: profile.msrs)
         guard let memory = PhysicalMemory(size: memorySize) else {
-            throw ProfileError("cannot allocate \(memorySize) bytes of guest memory")
+            throw MachineError.memoryUnavailable(bytes: memorySize)
         }
         self.memory = memory
         decoder = try Decoder()
@@ -95,6 +95,18 @@ public final class Machine {
     /// The disassembly of the instruction at an address in the current code mode.
     public func disassemble(at address: UInt64) -> DecodedInstruction? {
         decoder.describe(memory.peek(address, count: 15), address: address, mode: state.codeMode)
+    }
+}
+
+/// Why a machine could not be created, other than its profile.
+public enum MachineError: Error, CustomStringConvertible, Sendable {
+    /// The host could not provide the guest memory asked for.
+    case memoryUnavailable(bytes: UInt64)
+
+    public var description: String {
+        switch self {
+        case .memoryUnavailable(let bytes): "cannot allocate \(bytes) bytes of guest memory"
+        }
     }
 }
 

@@ -14,8 +14,10 @@ extension Machine {
 
         // Exceptions taken under `--on-fault continue` count against the instruction limit
         // with the retired instructions: a run of bytes that all fault must end too.
+        func executed() -> UInt64 { instructionCount &+ UInt64(faults.count) }
+
         while true {
-            if instructionCount &+ UInt64(faults.count) >= options.maxInstructions { return finish(.instructionLimit) }
+            if executed() >= options.maxInstructions { return finish(.instructionLimit) }
             if cycleCount >= maxCycles { return finish(.cycleLimit) }
             if let end = endAddress, state.rip == end { return finish(.end) }
 
@@ -27,7 +29,7 @@ extension Machine {
                 block = decodeBlock(at: state.rip, mode: mode, single: options.referencePath)
             }
             // Limits are checked once per block when the whole block fits in what is left.
-            let fits = instructionCount &+ UInt64(faults.count) &+ UInt64(block.count) <= options.maxInstructions
+            let fits = executed() &+ UInt64(block.count) <= options.maxInstructions
                 && cycleCount &+ block.cost <= maxCycles && cycleCount &+ block.cost >= cycleCount
             var index = block.start
             let end = block.start + block.count
@@ -35,7 +37,7 @@ extension Machine {
                 let op = cache.ops[index]
                 index += 1
                 if !fits {
-                    if instructionCount &+ UInt64(faults.count) >= options.maxInstructions { return finish(.instructionLimit) }
+                    if executed() >= options.maxInstructions { return finish(.instructionLimit) }
                     if cycleCount >= maxCycles { return finish(.cycleLimit) }
                 }
                 state.rip = op.nextAddress

@@ -34,6 +34,8 @@ public struct MachineSetup: Sendable {
             machine = try Machine(profile: profile, memorySize: memorySize)
         } catch let error as ProfileError {
             throw InputError(error.description)
+        } catch let error as MachineError {
+            throw InputError(error.description)
         } catch {
             throw InputError("internal error: cannot create the machine: \(error)", kind: .internalError)
         }
