@@ -43,6 +43,17 @@ import Testing
         #expect(UInt64(o.faults.count) + m.instructionCount == 300)
     }
 
+    @Test func repIterationsAndFaultsShareTheInstructionLimit() throws {
+        // ud2 (a fault), then rep stosb with RCX = 100 under a limit of 10: one fault plus the
+        // REP's iterations reach 10 after 9 iterations, leaving RCX = 91 and RIP on the REP.
+        let (m, o) = try run("0f 0b f3 aa", options: RunOptions(maxInstructions: 10, onFault: .continue)) { m in
+            m.state[.rdi] = 0x4000
+            m.state[.rcx] = 100
+        }
+        #expect(o.reason == .instructionLimit && o.faults.count == 1)
+        #expect(m.state.rip == 0x1002 && m.state[.rcx] == 91)
+    }
+
     @Test func selfModifyingCodeIsSeen() throws {
         // mov byte [rip+1], 0x90 overwrites the next instruction (int3, CC) with a NOP; the
         // rewritten byte must execute, not the cached int3.

@@ -51,6 +51,8 @@ extension Machine {
                         instruction: op.handler == .invalidOpcode && op.instructionID == 0 ? nil : disassemble(at: op.address)?.text)
                     if options.onFault == .stop { return finish(.fault, fault: record) }
                     faults.append(record)
+                    // REP iterations weigh against the same count as the loop's own check.
+                    instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.count)
                     state.rip = op.nextAddress
                     consumeCodeWrites()
                     break
