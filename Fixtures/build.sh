@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Rebuild every fixture blob (*.bin) from its assembly source (*.S) with GNU as and objcopy.
-# Usage: Fixtures/build.sh            rebuild all
-#        Fixtures/build.sh --check    rebuild into a temporary folder and fail if any differs
+# Usage: Fixtures/build.sh [DIR]            rebuild all (or those under DIR)
+#        Fixtures/build.sh --check [DIR]    rebuild into a temporary folder and fail if any differs
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 check=false
-[ "${1:-}" = "--check" ] && check=true
+if [ "${1:-}" = "--check" ]; then check=true; shift; fi
+root=$(cd "${1:-$here}" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 status=0
@@ -21,5 +22,5 @@ while IFS= read -r -d '' src; do
         cp "$out" "$bin"
         echo "built ${bin#$here/}"
     fi
-done < <(find "$here" -name '*.S' -print0 | sort -z)
+done < <(find "$root" -name '*.S' -print0 | sort -z)
 exit $status

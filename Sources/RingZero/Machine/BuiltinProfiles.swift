@@ -87,7 +87,7 @@ extension CPUProfile {
             MSRDescriptor(MSRIndex.IA32_APIC_BASE, "IA32_APIC_BASE", reset: 0xFEE0_0900, gpMask: apicBaseGPMask, rule: .apicBase),
             MSRDescriptor(MSRIndex.IA32_FEATURE_CONTROL, "IA32_FEATURE_CONTROL", gpMask: ~featureControlWritable, lockBit: FeatureControl.lock),
         ]
-        if tscAdjust { list.append(MSRDescriptor(MSRIndex.IA32_TSC_ADJUST, "IA32_TSC_ADJUST")) }
+        if tscAdjust { list.append(MSRDescriptor(MSRIndex.IA32_TSC_ADJUST, "IA32_TSC_ADJUST", rule: .tscAdjust)) }
         if smmMonitorCtl {
             list.append(MSRDescriptor(MSRIndex.IA32_SMM_MONITOR_CTL, "IA32_SMM_MONITOR_CTL", gpMask: 0xFFFF_FFFF_0000_0FFA, rule: .smmMonitorControl))
         }

@@ -6,6 +6,9 @@ public enum MSRRule: String, Sendable, CaseIterable {
     case efer
     /// IA32_TIME_STAMP_COUNTER: reads and writes go to the cycle counter plus the TSC offset.
     case timeStampCounter
+    /// IA32_TSC_ADJUST: a write that adds X to it adds X to the TSC, and a WRMSR to the TSC that
+    /// adds X to the TSC adds X to it (SDM Vol. 3B §18.17.3).
+    case tscAdjust
     /// IA32_APIC_BASE: x2APIC enable (EXTD) transitions are checked (SDM Vol. 3A §11.12.5).
     case apicBase
     /// IA32_PAT: every byte must name a valid memory type (SDM Vol. 3A §12.12.2).

@@ -64,6 +64,13 @@ extension Machine {
             if state.cr4 & CR4.PAE == 0 || state.cs.l { throw fault(.GP) }
         }
         if disablingPaging && (state.in64BitMode || state.cr4 & CR4.PCIDE != 0) { throw fault(.GP) }
+        // CR0.WP cannot be cleared while CR4.CET = 1.
+        if value & CR0.WP == 0 && state.cr4 & CR4.CET != 0 { throw fault(.GP) }
+        // With PAE paging in effect afterwards, a change to PG, CD or NW reloads the PDPTEs.
+        if (old ^ value) & (CR0.PG | CR0.CD | CR0.NW) != 0
+            && paePagingActive(cr0: value, cr4: state.cr4, efer: state.efer) && !pdptesValid(cr3: state.cr3) {
+            throw fault(.GP)
+        }
         state.cr0 = value
         if enablingPaging && state.efer & EFER.LME != 0 { state.efer |= EFER.LMA }
         if disablingPaging && state.efer & EFER.LMA != 0 { state.efer &= ~EFER.LMA }
@@ -75,6 +82,7 @@ extension Machine {
         var value = requested
         if state.cr4 & CR4.PCIDE != 0 { value &= ~(1 << 63) }
         if state.inIA32eMode && value >> UInt64(facts.maxPhysicalAddress) != 0 { throw fault(.GP) }
+        if paePagingActive(cr0: state.cr0, cr4: state.cr4, efer: state.efer) && !pdptesValid(cr3: value) { throw fault(.GP) }
         state.cr3 = value
     }
 
@@ -90,10 +98,35 @@ extension Machine {
         if old & CR4.PCIDE == 0 && value & CR4.PCIDE != 0 {
             if !state.inIA32eMode || state.cr3 & 0xFFF != 0 { throw fault(.GP) }
         }
+        // CR4.CET cannot be set while CR0.WP = 0.
+        if value & CR4.CET != 0 && state.cr0 & CR0.WP == 0 { throw fault(.GP) }
         if inVMXOperation && !Self.fitsFixedBits(value, fixed0: facts.cr4Fixed0, fixed1: facts.cr4Fixed1) {
             throw fault(.GP)
         }
+        // With PAE paging in effect afterwards, a change to PAE, PGE, PSE or SMEP reloads the PDPTEs.
+        if (old ^ value) & (CR4.PAE | CR4.PGE | CR4.PSE | CR4.SMEP) != 0
+            && paePagingActive(cr0: state.cr0, cr4: value, efer: state.efer) && !pdptesValid(cr3: state.cr3) {
+            throw fault(.GP)
+        }
         state.cr4 = value
+    }
+
+    /// PAE paging: CR0.PG = 1, CR4.PAE = 1 and IA32_EFER.LME = 0 (SDM Vol. 3A §4.1.1).
+    @inline(__always) func paePagingActive(cr0: UInt64, cr4: UInt64, efer: UInt64) -> Bool {
+        cr0 & CR0.PG != 0 && cr4 & CR4.PAE != 0 && efer & EFER.LME == 0
+    }
+
+    /// Loading the four PDPTEs that CR3[31:5] points to (SDM Vol. 3A §4.4.1, Table 4-8): a present
+    /// entry may not set bits 2:1, 8:5 or any bit at or above MAXPHYADDR. Reads outside guest
+    /// memory return all ones, so a CR3 there fails as it would on a bus that floats high.
+    func pdptesValid(cr3: UInt64) -> Bool {
+        let reserved: UInt64 = 0x1E6 | (~0 << UInt64(facts.maxPhysicalAddress))
+        let table = cr3 & 0xFFFF_FFE0
+        for i: UInt64 in 0..<4 {
+            let entry = readMemory(table + 8 * i, 8)
+            if entry & 1 != 0 && entry & reserved != 0 { return false }
+        }
+        return true
     }
 
     /// MOV to CR8: only bits 3:0 (TPR[7:4]) exist.

@@ -46,7 +46,12 @@ extension Machine {
             if state.cr0 & CR0.PG != 0 && (stored ^ old) & EFER.LME != 0 { throw fault(.GP) }
             state.efer = stored
         case .timeStampCounter:
-            tscOffset = value &- cycleCount
+            let moved = value &- timeStampCounter
+            tscOffset &+= moved
+            if let adjust = msrs.slot(of: MSRIndex.IA32_TSC_ADJUST) { msrs.values[adjust] &+= moved }
+        case .tscAdjust:
+            tscOffset &+= stored &- old
+            msrs.values[slot] = stored
         case .apicBase:
             // x2APIC mode (EXTD, bit 10) needs the APIC enabled (EN, bit 11), and x2APIC mode
             // can only be left by disabling the APIC (SDM Vol. 3A §11.12.5).

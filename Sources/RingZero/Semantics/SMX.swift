@@ -1,12 +1,14 @@
 // GETSEC, every leaf (SDM Vol. 2D ch. 7 "Safer Mode Extensions Reference").
 //
 // Front end: #UD when CR4.SMXE = 0 (or the profile lacks SMX), #UD for a leaf GETSEC
-// [CAPABILITIES] does not report, then the leaf's #GP(0) conditions. ENTERACCS and SENTER
-// load and authenticate a signed module through a TXT chipset and TPM, which no interpreter
-// can do: RingZero performs every front-end check exactly and then models the module as having
-// run and returned to the next instruction, leaving only the architectural flags the SDM says
-// the transition establishes (SENTERFLAG, ACMODEFLAG, event blocking). docs/semantics-notes.md
-// says so.
+// [CAPABILITIES] does not report, then the leaf's #GP(0) conditions.
+//
+// ENTERACCS and SENTER load and authenticate an Intel-signed module through a TXT chipset and a
+// TPM, which no interpreter can do. RingZero performs every front-end check, then establishes
+// the architectural state the SDM gives for entering the module (authenticated-code mode,
+// CR0/CR4/EFLAGS/EFER/EBP, flat 32-bit CS and SS, events masked) and continues at the next
+// instruction, which stands in for the module's code until it executes GETSEC[EXITAC].
+// docs/semantics-notes.md lists what is not modelled.
 
 /// GETSEC leaf numbers (EAX).
 enum GETSECLeaf: UInt32 {
@@ -55,8 +57,12 @@ extension Machine {
                 throw fault(.GP)
             }
             try checkACModuleRegion(base: ebx, size: ecx)
-            // The module runs and exits (EXITAC) back to the next instruction.
-            state.rflags &= ~RFLAGS.status
+            // The return point and the caller's CS selector are handed to the module (GDTR is not
+            // modelled: its limit and base read as 0).
+            state.gpr[GPR.rbx.rawValue] = state.rip
+            setLow32(.rcx, UInt32(state.cs.selector))
+            setLow32(.rdx, 0)
+            enterAuthenticatedCode(base: ebx, cr4: state.cr4 & ~CR4.MCE)
 
         case .exitac:
             if inVMX || (state.in64BitMode && !isCanonical(state.gpr[GPR.rbx.rawValue])) || !protectedCPL0
@@ -65,13 +71,15 @@ extension Machine {
             }
             let target = state.in64BitMode ? state.gpr[GPR.rbx.rawValue] : UInt64(ebx)
             state.smx.authenticatedCodeMode = false
-            state.signals.initBlocked = inVMX
+            state.signals.initBlocked = false
+            // Outside a measured environment SMI, NMI and A20M are unmasked too.
             if !state.smx.operation { state.signals.a20mBlocked = false }
             if state.inIA32eMode { state.cr3 = state.gpr[GPR.r8.rawValue] }
             state.rip = target
 
         case .senter:
             let featureControl = msrs.storedValue(MSRIndex.IA32_FEATURE_CONTROL) ?? 0
+            // PARAMETERS reports no selective SENTER disables, so EDX must be 0.
             let supportedEDX: UInt32 = 0
             if inVMX || !protectedCPL0 || state.cr0 & (CR0.CD | CR0.NW) != 0 || state.cr0 & CR0.NE == 0
                 || !isBSP || !chipset || state.smx.operation || state.smx.authenticatedCodeMode
@@ -81,10 +89,9 @@ extension Machine {
                 throw fault(.GP)
             }
             try checkACModuleRegion(base: ebx, size: ecx)
-            // SINIT runs and exits; the measured environment is now established.
+            // The measured environment is established: SMX operation begins.
             state.smx.operation = true
-            state.signals.a20mBlocked = true
-            state.rflags &= ~RFLAGS.status
+            enterAuthenticatedCode(base: ebx, cr4: CR4.SMXE)
 
         case .sexit:
             if inVMX || !protectedCPL0 || !isBSP || !chipset || !state.smx.operation || state.smx.authenticatedCodeMode {
@@ -106,6 +113,23 @@ extension Machine {
                 throw fault(.GP)
             }
         }
+    }
+
+    /// The state ENTERACCS and SENTER hand to the module: authenticated-code mode with SMI, INIT,
+    /// A20M and NMI masked; paging, alignment checking and write protection off; EFLAGS and
+    /// IA32_EFER cleared (which leaves IA-32e mode); EBP := ACBASE; flat 32-bit ring-0 code and
+    /// stack segments from the module header (selectors kept, as the header is not modelled).
+    private func enterAuthenticatedCode(base: UInt32, cr4: UInt64) {
+        state.smx.authenticatedCodeMode = true
+        state.signals.initBlocked = true
+        state.signals.a20mBlocked = true
+        state.cr0 &= ~(CR0.PG | CR0.AM | CR0.WP)
+        state.cr4 = cr4
+        state.rflags = RFLAGS.reserved1
+        state.efer = 0
+        setLow32(.rbp, base)
+        state.cs = SegmentState(selector: state.cs.selector, l: false, d: true, dpl: 0)
+        state.ss = SegmentState(selector: state.ss.selector, l: false, d: true, dpl: 0)
     }
 
     /// ACBASE (EBX) 4 KiB-aligned; ACSIZE (ECX) a multiple of 64 within the 32 KiB ACRAM that
