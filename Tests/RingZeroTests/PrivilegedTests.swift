@@ -173,21 +173,89 @@ import Testing
         #expect(b.fault?.vector == .UD)
     }
 
-    @Test func senterThenVMXONNeedsFeatureControlBit1() throws {
-        // SENTER (leaf 4) in 32-bit protected mode, then VMXON inside SMX operation: with only
-        // bit 2 enabled, VMXON raises #GP(0); with FF07h it succeeds.
+    @Test func senterEstablishesTheModuleEntryState() throws {
+        // SENTER (leaf 4) in 64-bit mode, then VMXON. SENTER enters SMX operation in
+        // authenticated-code mode with paging off, CR4 = SMXE, EFLAGS = 2, IA32_EFER = 0 and
+        // EBP = ACBASE, so the VMXON that follows (now decoded as 32-bit code) is #UD: VMXE is clear.
         let code = "b8 04 00 00 00 bb 00 00 10 00 b9 00 10 00 00 31 d2 0f 37 " + "b8 00 20 00 00 " + vmxonRAX
-        func state(_ fc: String) -> String {
-            """
-            {"registers": {"cr0": "0x80000031", "cr4": "0x6000"}, "msrs": {"0x3a": "\(fc)"},
-             "memory": [{"address": "0x3000", "hex": "12000000"}, {"address": "0x2000", "hex": "0030000000000000"}]}
-            """
+        let state = #"{"registers": {"cr4": "0x6620", "rflags": "0x246"}, "msrs": {"0x3a": "0xff07"}}"#
+        let (m, o) = try run(code, state: state)
+        #expect(o.fault?.vector == .UD)
+        #expect(m.state.smx.operation && m.state.smx.authenticatedCodeMode)
+        #expect(m.state.cr4 == CR4.SMXE && m.state.cr0 & (CR0.PG | CR0.AM | CR0.WP) == 0 && m.state.cr0 & CR0.PE != 0)
+        #expect(m.state.efer == 0 && m.state.mode == .protected && m.state.rflags == RFLAGS.reserved1)
+        #expect(m.state[.rbp] == 0x10_0000 && m.state.signals.initBlocked && m.state.signals.a20mBlocked)
+        // Bit 15 (SENTER global enable) clear: #GP(0) and nothing changes.
+        let (n, p) = try run(code, state: #"{"registers": {"cr4": "0x6620"}, "msrs": {"0x3a": "0x7f07"}}"#)
+        #expect(p.fault?.vector == .GP && !n.state.smx.operation && n.state.cr4 == 0x6620)
+    }
+
+    @Test func exitacLeavesAuthenticatedCodeMode() throws {
+        // EXITAC (leaf 3) jumps to EBX; outside SMX operation it unmasks A20M as well as INIT.
+        let code = "b8 03 00 00 00 bb 00 20 00 00 31 d2 0f 37"
+        let state = #"{"registers": {"cr4": "0x4000"}, "smx": {"authenticatedCodeMode": true}, "signals": {"initBlocked": true, "a20mBlocked": true}}"#
+        let (m, _) = try run(code, mode: .protected, state: state, options: RunOptions(maxInstructions: 4))
+        #expect(m.state.rip == 0x2000 && !m.state.smx.authenticatedCodeMode)
+        #expect(!m.state.signals.initBlocked && !m.state.signals.a20mBlocked)
+        // Not in authenticated-code mode: #GP(0).
+        let (_, o) = try run(code, mode: .protected, state: #"{"registers": {"cr4": "0x4000"}}"#)
+        #expect(o.fault?.vector == .GP)
+    }
+
+    @Test func paePagingChecksThePDPTEs() throws {
+        // 32-bit protected mode with CR4.PAE: turning paging on loads the four PDPTEs at CR3.
+        let movCR0 = "0f 22 c0", movCR3 = "0f 22 d8"
+        func state(_ entry: String) -> String {
+            #"{"mode": "protected", "registers": {"cr4": "0x20", "cr3": "0x5000", "rax": "0x80000033"}, "memory": [{"address": "0x5008", "hex": "\#(entry)"}]}"#
         }
-        let (m1, o1) = try run(code, mode: .protected, state: state("0x8005"))
-        #expect(m1.state.smx.operation)
-        #expect(o1.fault?.vector == .GP)
-        let (m2, o2) = try run(code, mode: .protected, state: state("0xff07"))
-        #expect(o2.reason == .end && m2.state.vmx.operation == .root && m2.state.smx.operation)
+        // Present with bit 1 (reserved) set: #GP(0), paging stays off.
+        let (a, fa) = try run(movCR0, mode: .protected, state: state("0360000000000000"))
+        #expect(fa.fault?.vector == .GP && a.state.cr0 & CR0.PG == 0)
+        // Present with a bit at MAXPHYADDR (39) set: #GP(0).
+        let (_, fb) = try run(movCR0, mode: .protected, state: state("0160000080000000"))
+        #expect(fb.fault?.vector == .GP)
+        // Not present, reserved bits and all: ignored. Present and clean: paging on.
+        for entry in ["0260000080000000", "0160000000000000"] {
+            let (c, fc) = try run(movCR0, mode: .protected, state: state(entry))
+            #expect(fc.fault == nil && c.state.cr0 & CR0.PG != 0, "\(entry)")
+        }
+        // With PAE paging on, MOV CR3 loads the new table's PDPTEs.
+        let paging = #"{"mode": "protected", "registers": {"cr0": "0x80000033", "cr4": "0x20", "rax": "0x5000"}, "memory": [{"address": "0x5000", "hex": "0700000000000000"}]}"#
+        let (d, fd) = try run(movCR3, mode: .protected, state: paging)
+        #expect(fd.fault?.vector == .GP && d.state.cr3 == 0)
+        // In IA-32e mode there are no PDPTEs to load.
+        let (e, fe) = try run(movCR3, state: #"{"registers": {"rax": "0x5000"}, "memory": [{"address": "0x5000", "hex": "0700000000000000"}]}"#)
+        #expect(fe.fault == nil && e.state.cr3 == 0x5000)
+    }
+
+    @Test func cetTiesCR4CETToCR0WP() throws {
+        var profile = CPUProfile.i7_5600u
+        profile.name = "with-cet"
+        let i = try #require(profile.cpuid.firstIndex { $0.leaf == 7 })
+        profile.cpuid[i].ecx |= 1 << 7  // CET_SS
+        let setCET = #"{"registers": {"rax": "0x800620"}}"#
+        // CET on with WP set: allowed; then clearing WP: #GP(0).
+        let (m, f) = try run("0f 22 e0", profile: profile, state: setCET)
+        #expect(f.fault == nil && m.state.cr4 & CR4.CET != 0)
+        let (n, g) = try run("0f 22 c0", profile: profile, state: #"{"registers": {"cr4": "0x800620", "rax": "0x80040033"}}"#)
+        #expect(g.fault?.vector == .GP && n.state.cr0 & CR0.WP != 0)
+        // WP clear: setting CET is #GP(0).
+        let (_, h) = try run("0f 22 e0", profile: profile, state: #"{"registers": {"cr0": "0x80040033", "rax": "0x800620"}}"#)
+        #expect(h.fault?.vector == .GP)
+        // Without CET in CPUID the bit is reserved.
+        let (_, r) = try run("0f 22 e0", state: setCET)
+        #expect(r.fault?.vector == .GP)
+    }
+
+    @Test func tscAdjustAndTheTimeStampCounterMoveTogether() throws {
+        // WRMSR IA32_TSC_ADJUST := 1000 adds 1000 to the TSC.
+        let (m, _) = try run("b9 3b 00 00 00 b8 e8 03 00 00 31 d2 0f 30")
+        #expect(m.msrValue(MSRIndex.IA32_TIME_STAMP_COUNTER) == m.cycleCount + 1000)
+        // WRMSR IA32_TIME_STAMP_COUNTER := 0x100000 adds the same difference to IA32_TSC_ADJUST.
+        let (n, _) = try run("b9 10 00 00 00 b8 00 00 10 00 31 d2 0f 30")
+        let adjust = try #require(n.msrValue(MSRIndex.IA32_TSC_ADJUST))
+        #expect(n.msrValue(MSRIndex.IA32_TIME_STAMP_COUNTER) == n.cycleCount + adjust)
+        #expect(adjust == 0x10_0000 - 3 && n.cycleCount == 4)
     }
 }
 
