@@ -31,7 +31,7 @@ import Testing
 
     func temporaryFile(_ contents: [UInt8], suffix: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ringzero-test-\(UUID().uuidString)\(suffix)").path
-        FileManager.default.createFile(atPath: path, contents: Data(contents))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(contents))
         return path
     }
 

@@ -257,6 +257,27 @@ import Testing
         #expect(n.msrValue(MSRIndex.IA32_TIME_STAMP_COUNTER) == n.cycleCount + adjust)
         #expect(adjust == 0x10_0000 - 3 && n.cycleCount == 4)
     }
+
+    @Test func msrBitsFollowTheProfilesCPUID() throws {
+        // A profile whose CPUID lacks NX and SMX: IA32_EFER.NXE and IA32_FEATURE_CONTROL bit 1
+        // are reserved whatever masks its MSR table gives.
+        var profile = CPUProfile.i7_5600u
+        profile.name = "no-nx-no-smx"
+        let ext = try #require(profile.cpuid.firstIndex { $0.leaf == 0x8000_0001 })
+        profile.cpuid[ext].edx &= ~(1 << 20)
+        let basic = try #require(profile.cpuid.firstIndex { $0.leaf == 1 })
+        profile.cpuid[basic].ecx &= ~(1 << 6)
+        let wrmsr = "0f 30"
+        let nxe = #"{"registers": {"rcx": "0xc0000080", "rax": "0xd00"}}"#
+        let (_, a) = try run(wrmsr, profile: profile, state: nxe)
+        #expect(a.fault?.vector == .GP)
+        let (b, ok) = try run(wrmsr, state: nxe)
+        #expect(ok.fault == nil && b.state.efer == 0xD00)
+        let (_, c) = try run(wrmsr, profile: profile, state: #"{"registers": {"rcx": "0x3a", "rax": "0x3"}}"#)
+        #expect(c.fault?.vector == .GP)
+        let (d, e) = try run(wrmsr, profile: profile, state: #"{"registers": {"rcx": "0x3a", "rax": "0x5"}}"#)
+        #expect(e.fault == nil && d.msrValue(MSRIndex.IA32_FEATURE_CONTROL) == 5)
+    }
 }
 
 private func format2(_ v: UInt64) -> String {

@@ -32,7 +32,7 @@ public final class Machine {
     public init(profile: CPUProfile, memorySize: UInt64 = 16 << 20) throws {
         try profile.validate()
         self.profile = profile
-        msrs = MSRFile(descriptors: profile.msrs)
+        msrs = MSRFile(descriptors: profile.msrs.map { $0.reservingBitsCPUIDLacks(profile) })
         guard let memory = PhysicalMemory(size: memorySize) else {
             throw MachineError.memoryUnavailable(bytes: memorySize)
         }

@@ -136,3 +136,29 @@ public struct ProfileError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+extension MSRDescriptor {
+    /// The descriptor with every bit whose CPUID feature the profile lacks added to its #GP mask,
+    /// so a JSON profile cannot enable what its own CPUID denies: IA32_EFER.SCE/LME/NXE
+    /// (CPUID.80000001H:EDX[11]/[29]/[20]) and IA32_FEATURE_CONTROL bit 1 (VMX and SMX), bit 2
+    /// (VMX), bits 15:8 (SMX), bit 17 (SGX launch control), bit 18 (SGX) (msrs.md §2-§3).
+    func reservingBitsCPUIDLacks(_ profile: CPUProfile) -> MSRDescriptor {
+        var d = self
+        func require(_ bits: UInt64, _ present: Bool) { if !present { d.gpMask |= bits } }
+        switch index {
+        case MSRIndex.IA32_EFER:
+            require(EFER.SCE, profile.cpuidBit(0x8000_0001, \.edx, 11))
+            require(EFER.LME, profile.cpuidBit(0x8000_0001, \.edx, 29))
+            require(EFER.NXE, profile.cpuidBit(0x8000_0001, \.edx, 20))
+        case MSRIndex.IA32_FEATURE_CONTROL:
+            require(FeatureControl.enableVMXInsideSMX, profile.hasVMX && profile.hasSMX)
+            require(FeatureControl.enableVMXOutsideSMX, profile.hasVMX)
+            require(FeatureControl.senterLocalEnables | FeatureControl.senterGlobalEnable, profile.hasSMX)
+            require(FeatureControl.sgxLaunchControl, profile.cpuidBit(7, \.ecx, 30))
+            require(FeatureControl.sgxGlobalEnable, profile.cpuidBit(7, \.ebx, 2))
+        default:
+            break
+        }
+        return d
+    }
+}
