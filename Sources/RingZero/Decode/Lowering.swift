@@ -26,6 +26,20 @@ struct Lowering {
         withUnsafeBytes(of: insn.bytes) { Array($0.prefix(Int(insn.size))) }
     }
 
+    /// Whether an F0h byte is among the legacy prefixes, read without allocating.
+    var hasLockPrefixByte: Bool {
+        withUnsafeBytes(of: insn.bytes) { raw in
+            for b in raw.prefix(Int(insn.size)) {
+                if b == 0xF0 { return true }
+                switch b {
+                case 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67: continue
+                default: return false
+                }
+            }
+            return false
+        }
+    }
+
     /// The legacy prefixes in front of the opcode, read from the raw bytes (Capstone does not
     /// report every prefix it accepts and then ignores): the set of prefix bytes, the last of
     /// F2h/F3h (the one that acts as a mandatory prefix), and the index of the byte after them.
@@ -59,6 +73,9 @@ struct Lowering {
         case 0xF2: op.prefixes |= Op.prefixRepne
         default: break
         }
+        // Capstone keeps one group-1 prefix; with LOCK and a mandatory F3 (LOCK VMXON) it keeps
+        // the F3, so look for LOCK among the raw prefix bytes as well.
+        if op.prefixes & Op.prefixLock == 0 && hasLockPrefixByte { op.prefixes |= Op.prefixLock }
         lowerOperation(&op)
         if op.prefixes & Op.prefixLock != 0 && !lockAllowed(op) {
             op.handler = .invalidOpcode

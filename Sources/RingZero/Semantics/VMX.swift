@@ -27,7 +27,8 @@ extension Machine {
     }
 
     func vmxon(_ op: Op) throws(GuestException) {
-        if !vmxModeAllowed || state.cr4 & CR4.VMXE == 0 { throw GuestException.ud }
+        // Without VMX (CPUID.1:ECX[5] = 0) the opcode does not exist.
+        if !facts.hasVMX || !vmxModeAllowed || state.cr4 & CR4.VMXE == 0 { throw GuestException.ud }
         if state.vmx.operation == .root {
             // In VMX root operation the operand is not read.
             if state.cpl > 0 { throw fault(.GP) }
@@ -66,7 +67,7 @@ extension Machine {
     }
 
     func vmxoff(_ op: Op) throws(GuestException) {
-        if state.vmx.operation == .none || !vmxModeAllowed { throw GuestException.ud }
+        if !facts.hasVMX || state.vmx.operation == .none || !vmxModeAllowed { throw GuestException.ud }
         if state.cpl > 0 { throw fault(.GP) }
         if state.vmx.dualMonitor {
             vmFail(23)

@@ -1,0 +1,7 @@
+# GETSEC with a 0x66 prefix (NP 0F 37 allows none of 66/F2/F3, and LOCK is never allowed), then HLT.
+# Raw bytes: GNU as will not put this prefix on GETSEC.
+    .intel_syntax noprefix
+    .code64
+    .text
+    .byte 0x66, 0x0f, 0x37
+    hlt

@@ -1,0 +1,6 @@
+# 44 0F 20 F8 = MOV RAX, CR15 (REX.R with reg 7; CR15 does not exist: #UD), then HLT. 64-bit code.
+    .intel_syntax noprefix
+    .code64
+    .text
+    .byte 0x44, 0x0f, 0x20, 0xf8
+    hlt

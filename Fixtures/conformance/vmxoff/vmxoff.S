@@ -1,0 +1,6 @@
+# VMXOFF, then HLT. 64-bit code.
+    .intel_syntax noprefix
+    .code64
+    .text
+    vmxoff
+    hlt
