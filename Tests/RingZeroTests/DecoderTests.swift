@@ -6,7 +6,7 @@ import Testing
 
     func lower(_ hex: String, _ mode: CodeMode) -> Op? {
         bytes(hex).withUnsafeBytes { raw in
-            decoder.withInstruction(raw, address: 0x1000, mode: mode) { Lowering($0, mode: mode).lower(costs: CostModel(table: [:])) }
+            decoder.withInstruction(raw, address: 0x1000, mode: mode) { Lowering($0, mode: mode).lower(costs: .standard) }
         }
     }
 

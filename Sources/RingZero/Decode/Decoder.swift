@@ -85,7 +85,7 @@ public final class Decoder {
                 let length = Int(p.size)
                 var mnemonic = withUnsafeBytes(of: p.mnemonic) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
                 // Capstone 4.0.2 names 16-bit VMXON "vmptrld"; say what the bytes are.
-                if mnemonic == "vmptrld" && Lowering(insn, mode: mode).lower(costs: CostModel(table: [:])).handler == .vmxon {
+                if mnemonic == "vmptrld" && Lowering(insn, mode: mode).lower(costs: .standard).handler == .vmxon {
                     mnemonic = "vmxon"
                 }
                 let operands = withUnsafeBytes(of: p.op_str) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }

@@ -17,7 +17,7 @@ extension Decoder {
     public func listing(_ bytes: [UInt8], at address: UInt64, mode: CodeMode) -> [ListingEntry] {
         var entries: [ListingEntry] = []
         var offset = 0
-        let costs = CostModel(table: [:])
+        let costs = CostModel.standard
         while offset < bytes.count {
             let slice = Array(bytes[offset..<min(offset + 15, bytes.count)])
             let pc = address &+ UInt64(offset)

@@ -80,7 +80,7 @@ struct Lowering {
         if op.prefixes & Op.prefixLock != 0 && !lockAllowed(op) {
             op.handler = .invalidOpcode
         }
-        op.cost = costs.cost(of: op.handler)
+        costs.price(&op)
         return op
     }
 

@@ -43,6 +43,8 @@ public struct Op: Sendable {
     public var codeMode: CodeMode
     /// Cycle cost, resolved from the profile at decode time so the loop only adds it.
     public var cost: UInt32
+    /// The cost form (`CostForm` raw value) the cost was resolved for, for the per-form counters.
+    public var form: UInt16
     /// The Capstone instruction id (for names in reports).
     public var instructionID: UInt32
     /// Displacement of the memory operand (absolute address for RIP-relative operands).
@@ -75,6 +77,7 @@ public struct Op: Sendable {
         self.segment = 0
         self.codeMode = codeMode
         self.cost = 1
+        self.form = CostForm.alu.rawValue
         self.instructionID = 0
         self.disp = 0
         self.imm = 0

@@ -18,7 +18,13 @@ public final class Machine {
     public var endAddress: UInt64?
 
     let decoder: Decoder
-    let costs: CostModel
+    /// The profile's cost table, resolved per form.
+    public let costs: CostModel
+    /// Per cost form: instructions retired as that form (exceptions under `exception`), and
+    /// cycles charged beyond `retired × cost` (REP iterations after the first). Raw buffers so
+    /// the dispatch loop's increment is one add with no uniqueness check.
+    let retiredByForm: UnsafeMutablePointer<UInt64>
+    let extraCyclesByForm: UnsafeMutablePointer<UInt64>
     var cache = OpCache()
     /// Facts derived from the profile and the read-only MSRs, computed when they can change.
     var facts: ProfileFacts
@@ -38,10 +44,40 @@ public final class Machine {
         }
         self.memory = memory
         decoder = try Decoder()
-        costs = CostModel(table: profile.cycleCosts)
+        costs = CostModel(profile: profile, msrs: msrs.descriptors)
+        retiredByForm = .allocate(capacity: costs.names.count)
+        retiredByForm.initialize(repeating: 0, count: costs.names.count)
+        extraCyclesByForm = .allocate(capacity: costs.names.count)
+        extraCyclesByForm.initialize(repeating: 0, count: costs.names.count)
         facts = ProfileFacts(profile: profile, msrs: msrs)
         state.txtChipset = profile.txtChipset
     }
+
+    deinit {
+        retiredByForm.deallocate()
+        extraCyclesByForm.deallocate()
+    }
+
+    /// Retired instructions and cycles per cost form, dearest first; forms never charged are left out.
+    public var cyclesByForm: [(form: String, retired: UInt64, cycles: UInt64)] {
+        costs.names.indices.compactMap { i -> (form: String, retired: UInt64, cycles: UInt64)? in
+            let retired = retiredByForm[i]
+            let cycles = retired &* UInt64(costs.cycles[i]) &+ extraCyclesByForm[i]
+            return retired == 0 && cycles == 0 ? nil : (costs.names[i], retired, cycles)
+        }.sorted { $0.cycles != $1.cycles ? $0.cycles > $1.cycles : $0.form < $1.form }
+    }
+
+    /// Charge the instruction being executed as `form` instead of the form it was decoded as
+    /// (a not-taken branch, a mode-switching MOV to CR0, a GETSEC leaf...). Call only once no
+    /// exception can follow: the loop then adds the Op's own cost and count, which this offsets.
+    @inline(__always) func charge(_ op: Op, as form: UInt16) {
+        if form == op.form { return }
+        cycleCount &+= UInt64(costs.cycles[Int(form)]) &- UInt64(op.cost)
+        retiredByForm[Int(op.form)] &-= 1
+        retiredByForm[Int(form)] &+= 1
+    }
+
+    @inline(__always) func charge(_ op: Op, as form: CostForm) { charge(op, as: form.rawValue) }
 
     /// Recompute what the semantics cache from the profile and MSR values; call after changing
     /// MSRs from outside the guest.

@@ -7,7 +7,8 @@ struct OpCache {
     struct Block {
         var start: Int
         var count: Int
-        /// Sum of the Ops' cycle costs, for the block-level limit check.
+        /// The most the block's Ops can cost together (each at its dearest variant), for the
+        /// block-level cycle-limit check.
         var cost: UInt64
     }
 
@@ -26,9 +27,9 @@ struct OpCache {
     }
 
     /// Store a freshly decoded block and mark the pages it came from.
-    mutating func insert(_ newOps: [Op], at address: UInt64, mode: CodeMode, memory: PhysicalMemory) -> Block {
+    mutating func insert(_ newOps: [Op], at address: UInt64, mode: CodeMode, memory: PhysicalMemory, worstCaseCost: UInt64) -> Block {
         if ops.count + newOps.count > Self.arenaLimit { removeAll(memory: memory) }
-        let block = Block(start: ops.count, count: newOps.count, cost: newOps.reduce(0) { $0 + UInt64($1.cost) })
+        let block = Block(start: ops.count, count: newOps.count, cost: worstCaseCost)
         ops.append(contentsOf: newOps)
         let key = Self.key(address, mode)
         blocks[key] = block

@@ -45,7 +45,8 @@ extension Machine {
                     try execute(op)
                 } catch {
                     state.rip = op.address
-                    cycleCount &+= UInt64(costs.exceptionDelivery)
+                    cycleCount &+= UInt64(costs.cost(.exception))
+                    retiredByForm[Int(CostForm.exception.rawValue)] &+= 1
                     let record = FaultRecord(
                         vector: error.vector, errorCode: error.errorCode, rip: op.address,
                         instruction: op.handler == .invalidOpcode && op.instructionID == 0 ? nil : disassemble(at: op.address)?.text)
@@ -66,6 +67,7 @@ extension Machine {
                     case .hlt:
                         instructionCount &+= 1
                         cycleCount &+= UInt64(op.cost)
+                        retiredByForm[Int(op.form)] &+= 1
                         return finish(.hlt)
                     default:
                         // A REP string instruction ran out of budget part-way; it left RIP on
@@ -75,6 +77,7 @@ extension Machine {
                 }
                 instructionCount &+= 1
                 cycleCount &+= UInt64(op.cost)
+                retiredByForm[Int(op.form)] &+= 1
                 if memory.codeWritten {
                     consumeCodeWrites()
                     break
@@ -99,7 +102,8 @@ extension Machine {
             // The reference path keeps nothing: the arena holds only this one block.
             cache.removeAll(memory: memory)
         }
-        return cache.insert(ops, at: address, mode: mode, memory: memory)
+        let worst = ops.reduce(UInt64(0)) { $0 &+ UInt64(costs.worstCase[Int($1.form)]) }
+        return cache.insert(ops, at: address, mode: mode, memory: memory, worstCaseCost: worst)
     }
 
     /// Decode the instruction at `address`: Capstone, then lowering. Bytes Capstone rejects
@@ -116,7 +120,7 @@ extension Machine {
             return op
         }
         var invalid = Op(handler: .invalidOpcode, address: address, length: 1, codeMode: mode)
-        invalid.cost = costs.cost(of: .invalidOpcode)
+        costs.price(&invalid)
         return invalid
     }
 }

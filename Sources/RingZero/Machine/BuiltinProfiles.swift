@@ -26,7 +26,8 @@ extension CPUProfile {
                 entryCtls: 0x0000_FFFF_0000_11FF, misc: 0x3004_81E5, cr4Fixed1: 0x0037_67FF,
                 vmcsEnum: 0x2A, procbased2: 0x0005_7CFF_0000_0000,
                 trueExit: 0x007F_FFFF_0003_6DFB, trueEntry: 0x0000_FFFF_0000_11FB),
-        txtChipset: true)
+        txtChipset: true,
+        cycleCosts: BuiltinCosts.broadwell)
 
     /// Core i7-6700K (Skylake-S): VMX without SMX, MAXPHYADDR 39.
     public static let i7_6700k = CPUProfile(
@@ -44,7 +45,8 @@ extension CPUProfile {
                 entryCtls: 0x0003_FFFF_0000_11FF, misc: 0x7004_C1E7, cr4Fixed1: 0x0037_27FF,
                 vmcsEnum: 0x2E, procbased2: 0x001F_FCFF_0000_0000,
                 trueExit: 0x01FF_FFFF_0003_6DFB, trueEntry: 0x0003_FFFF_0000_11FB),
-        txtChipset: false)
+        txtChipset: false,
+        cycleCosts: BuiltinCosts.skylake)
 
     /// Atom 330 (Bonnell): 64-bit, neither VMX nor SMX, MAXPHYADDR 32.
     public static let atom330 = CPUProfile(
@@ -57,7 +59,8 @@ extension CPUProfile {
         msrs: commonMSRs(
             tscAdjust: false, rdtscp: false, apicBaseGPMask: 0xFFFF_FFFF_0000_06FF,
             featureControlWritable: 0x1, smmMonitorCtl: false, smbase: false),
-        txtChipset: false)
+        txtChipset: false,
+        cycleCosts: BuiltinCosts.bonnell)
 
     /// CPUID leaves the semantics read. Leaf 1 ECX is the reset value (OSXSAVE, bit 27, reads
     /// CR4.OSXSAVE at run time); leaf 1 EBX is assumed: CLFLUSH line 64 bytes, one logical

@@ -28,12 +28,14 @@ public struct CPUProfile: Equatable, Sendable {
     public var msrs: [MSRDescriptor]
     /// Whether a TXT-capable chipset is present by default (the state file may override it).
     public var txtChipset: Bool
-    /// Cycle cost per instruction form; `default` applies to forms not listed.
-    public var cycleCosts: [String: UInt32]
+    /// Cycle cost per instruction form (`CostForm.key`, or `rdmsr NAME` / `wrmsr NAME` for one
+    /// MSR), with its source. Forms not listed cost what `default` says if present, else what
+    /// the default profile (i7-5600u) charges.
+    public var cycleCosts: [String: CycleCost]
 
     public init(
         name: String, processor: String, cpuid: [CPUIDEntry], msrs: [MSRDescriptor],
-        txtChipset: Bool = false, cycleCosts: [String: UInt32] = ["default": 1]
+        txtChipset: Bool = false, cycleCosts: [String: CycleCost] = [:]
     ) {
         self.name = name
         self.processor = processor

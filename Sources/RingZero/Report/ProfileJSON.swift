@@ -26,7 +26,10 @@ extension CPUProfile {
                     ("lockBit", .hex(m.lockBit)), ("canonical", .bool(m.canonical)), ("rule", .string(m.rule.rawValue)),
                 ])
             })),
-            ("cycleCosts", .object(cycleCosts.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+            ("cycleCosts", .object(orderedCostKeys.map { key in
+                let c = cycleCosts[key]!
+                return (key, .object([("cycles", .int(c.cycles)), ("source", .string(c.source))]))
+            })),
         ])
     }
 
@@ -68,10 +71,15 @@ extension CPUProfile {
             msrs.append(MSRDescriptor(index, msrName, reset: try u64("reset"), gpMask: try u64("gpMask"), ignoreMask: try u64("ignoreMask"),
                                       readOnly: try flag("readOnly"), lockBit: try u64("lockBit"), canonical: try flag("canonical"), rule: rule))
         }
-        var costs: [String: UInt32] = ["default": 1]
+        var costs: [String: CycleCost] = [:]
         if let c = field("cycleCosts") {
+            let msrNames = Set(msrs.map(\.name))
             for (key, v) in try Field.object(c, "profile.cycleCosts") {
-                costs[key] = UInt32(try Field.bounded(v, "profile.cycleCosts.\(key)", max: 0xFFFF_FFFF))
+                let path = "profile.cycleCosts.\(key)"
+                guard Self.isCostKey(key, msrNames: msrNames) else {
+                    throw InputError("\(path): unknown instruction form (the forms are those `ringzero profiles show` lists, `default`, or `rdmsr NAME` / `wrmsr NAME` for an MSR of the profile)")
+                }
+                costs[key] = try Self.cycleCost(v, path)
             }
         }
         self.init(name: name, processor: processor, cpuid: cpuid, msrs: msrs, txtChipset: txt, cycleCosts: costs)
@@ -80,5 +88,33 @@ extension CPUProfile {
         } catch {
             throw InputError("profile: \(error.description)")
         }
+    }
+
+    /// Cost keys in print order: the fixed forms, then `default`, then per-MSR forms by name.
+    var orderedCostKeys: [String] {
+        let fixed = CostForm.allCases.map(\.key).filter { cycleCosts[$0] != nil }
+        let rest = cycleCosts.keys.filter { k in !CostForm.allCases.contains { $0.key == k } }.sorted { a, b in
+            a == "default" ? b != "default" : (b == "default" ? false : a < b)
+        }
+        return fixed + rest
+    }
+
+    static func isCostKey(_ key: String, msrNames: Set<String>) -> Bool {
+        if key == "default" || CostForm.allCases.contains(where: { $0.key == key }) { return true }
+        for prefix in ["rdmsr ", "wrmsr "] where key.hasPrefix(prefix) {
+            return msrNames.contains(String(key.dropFirst(prefix.count)))
+        }
+        return false
+    }
+
+    /// A cost entry: `{"cycles": N, "source": "..."}`, or a bare number of cycles.
+    static func cycleCost(_ v: JSONValue, _ path: String) throws(InputError) -> CycleCost {
+        if case .object = v {
+            let pairs = try Field.object(v, path, allowed: ["cycles", "source"])
+            guard let cycles = pairs.first(where: { $0.0 == "cycles" })?.1 else { throw InputError("\(path).cycles: missing") }
+            let source = try pairs.first(where: { $0.0 == "source" }).map { p throws(InputError) in try Field.string(p.1, "\(path).source") }
+            return CycleCost(UInt32(try Field.bounded(cycles, "\(path).cycles", max: 0xFFFF_FFFF)), source ?? "given by the profile file")
+        }
+        return CycleCost(UInt32(try Field.bounded(v, path, max: 0xFFFF_FFFF)), "given by the profile file")
     }
 }

@@ -30,6 +30,9 @@ public struct Report: Sendable, Encodable {
                 ("cycles", .hex(machine.cycleCount)),
                 ("unbackedReads", .int(machine.memory.unbackedReads)),
                 ("unbackedWrites", .int(machine.memory.unbackedWrites)),
+                ("byInstruction", .object(machine.cyclesByForm.map { entry in
+                    (entry.form, .object([("retired", .int(entry.retired)), ("cycles", .hex(entry.cycles))]))
+                })),
             ])),
             ("mode", .string(s.mode.rawValue)),
             ("cpl", .int(s.cpl)),

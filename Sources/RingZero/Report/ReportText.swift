@@ -11,6 +11,11 @@ extension Report {
             default: "?"
             }
         }
+        /// A report's hex string as a decimal number.
+        func decimal(_ v: JSONValue?) -> String {
+            guard case .string(let s)? = v, s.hasPrefix("0x"), let n = UInt64(s.dropFirst(2), radix: 16) else { return str(v) }
+            return String(n)
+        }
         func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }
         var lines: [String] = []
         let stop = json["stop"]
@@ -30,7 +35,19 @@ extension Report {
             for f in all { lines.append("           " + faultLine(f)) }
         }
         let c = json["counters"]
-        lines.append("counters:  \(str(c?["instructions"])) instructions, \(str(c?["cycles"])) cycles")
+        let totalCycles = decimal(c?["cycles"])
+        lines.append("counters:  \(str(c?["instructions"])) instructions, \(totalCycles) cycles")
+        // Where the cycles went: the dearest forms first.
+        if case .object(let forms)? = c?["byInstruction"], !forms.isEmpty {
+            let total = max(UInt64(totalCycles) ?? 1, 1)
+            for (form, entry) in forms.prefix(5) {
+                let cycles = UInt64(decimal(entry["cycles"])) ?? 0
+                let permille = cycles.multipliedReportingOverflow(by: 1000).overflow ? cycles / (total / 1000 + 1) : cycles * 1000 / total
+                lines.append("           " + pad(form, 28) + pad("\(str(entry["retired"]))x", 8)
+                             + pad("\(cycles) cycles", 18) + "\(permille / 10).\(permille % 10)%")
+            }
+            if forms.count > 5 { lines.append("           (\(forms.count - 5) more forms in counters.byInstruction)") }
+        }
         lines.append("mode:      \(str(json["mode"])), CPL \(str(json["cpl"]))")
         if case .object(let regs)? = json["registers"] {
             var row: [String] = []

@@ -46,12 +46,20 @@ extension Machine {
     }
 
     func jcc(_ op: Op) throws(GuestException) {
-        if StatusFlags.condition(op.cond, state.rflags) { try jump(to: UInt64(bitPattern: op.imm), op) }
+        if StatusFlags.condition(op.cond, state.rflags) {
+            try jump(to: UInt64(bitPattern: op.imm), op)
+        } else {
+            charge(op, as: .branchNotTaken)
+        }
     }
 
     /// JCXZ/JECXZ/JRCXZ: the counter width is in `srcSize`.
     func jrcxz(_ op: Op) throws(GuestException) {
-        if readGPR(UInt8(GPR.rcx.rawValue), op.srcSize) == 0 { try jump(to: UInt64(bitPattern: op.imm), op) }
+        if readGPR(UInt8(GPR.rcx.rawValue), op.srcSize) == 0 {
+            try jump(to: UInt64(bitPattern: op.imm), op)
+        } else {
+            charge(op, as: .branchNotTaken)
+        }
     }
 
     /// LOOP family: decrement the address-size-wide counter (without touching flags) and
@@ -63,7 +71,7 @@ extension Machine {
         if let zf { taken = taken && ((state.rflags & RFLAGS.ZF != 0) == zf) }
         let target = taken ? try branchTarget(UInt64(bitPattern: op.imm), op) : 0
         writeGPR(rcx, op.srcSize, count)
-        if taken { state.rip = target }
+        if taken { state.rip = target } else { charge(op, as: .branchNotTaken) }
     }
 
     func loop(_ op: Op) throws(GuestException) { try loopCommon(op, zf: nil) }

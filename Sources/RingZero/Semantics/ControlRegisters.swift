@@ -25,9 +25,15 @@ extension Machine {
         var value = readGPR(op.srcReg, 8)
         if op.codeMode != .bits64 { value &= 0xFFFF_FFFF }
         switch op.cond {
-        case 0: try writeCR0(value)
+        case 0:
+            let old = state.cr0
+            try writeCR0(value)
+            if (old ^ state.cr0) & (CR0.PE | CR0.PG) != 0 { charge(op, as: .movToCR0ModeSwitch) }
         case 2: state.cr2 = value
-        case 3: try writeCR3(value)
+        case 3:
+            try writeCR3(value)
+            // With PCIDE = 1, bit 63 asks not to flush the TLB entries of the PCID.
+            if state.cr4 & CR4.PCIDE != 0 && value >> 63 != 0 { charge(op, as: .movToCR3NoFlush) }
         case 4: try writeCR4(value)
         default: try writeCR8(value)
         }

@@ -25,6 +25,7 @@ extension Machine {
         }
         state.gpr[0] = value & 0xFFFF_FFFF
         state.gpr[2] = value >> 32
+        charge(op, as: costs.readForm[slot])
     }
 
     func wrmsr(_ op: Op) throws(GuestException) {
@@ -70,5 +71,6 @@ extension Machine {
             // Writable only in SMM, which is not modelled.
             throw fault(.GP)
         }
+        charge(op, as: costs.writeForm[slot])
     }
 }

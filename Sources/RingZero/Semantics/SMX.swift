@@ -13,6 +13,19 @@
 /// GETSEC leaf numbers (EAX).
 enum GETSECLeaf: UInt32 {
     case capabilities = 0, enteraccs = 2, exitac = 3, senter = 4, sexit = 5, parameters = 6, smctrl = 7, wakeup = 8
+
+    var costForm: CostForm {
+        switch self {
+        case .capabilities: .getsecCapabilities
+        case .enteraccs: .getsecEnteraccs
+        case .exitac: .getsecExitac
+        case .senter: .getsecSenter
+        case .sexit: .getsecSexit
+        case .parameters: .getsecParameters
+        case .smctrl: .getsecSmctrl
+        case .wakeup: .getsecWakeup
+        }
+    }
 }
 
 extension Machine {
@@ -113,6 +126,7 @@ extension Machine {
                 throw fault(.GP)
             }
         }
+        charge(op, as: leaf.costForm)
     }
 
     /// The state ENTERACCS and SENTER hand to the module: authenticated-code mode with SMI, INIT,

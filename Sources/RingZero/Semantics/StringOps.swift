@@ -34,13 +34,13 @@ extension Machine {
             if iterations > 0 {
                 // Budget check between iterations: the first one is paid for by the Op itself.
                 if cycleCount &+ iterations &* UInt64(op.cost) >= cycleBudget {
-                    cycleCount &+= iterations &* UInt64(op.cost)
+                    chargeIterations(op, iterations)
                     state.rip = op.address
                     pendingStop = .cycleLimit
                     return
                 }
                 if instructionCount &+ iterations >= instructionBudget {
-                    cycleCount &+= iterations &* UInt64(op.cost)
+                    chargeIterations(op, iterations)
                     state.rip = op.address
                     pendingStop = .instructionLimit
                     return
@@ -50,7 +50,7 @@ extension Machine {
             writeGPR(rcx, op.addressSize, readGPR(rcx, op.addressSize) &- 1)
             iterations &+= 1
         }
-        if iterations > 1 { cycleCount &+= (iterations - 1) &* UInt64(op.cost) }
+        if iterations > 1 { chargeIterations(op, iterations - 1) }
     }
 
     func stos(_ op: Op) throws(GuestException) {
@@ -71,5 +71,11 @@ extension Machine {
             writeGPR(UInt8(GPR.rsi.rawValue), op.addressSize, readGPR(UInt8(GPR.rsi.rawValue), op.addressSize) &+ step)
             writeGPR(UInt8(GPR.rdi.rawValue), op.addressSize, readGPR(UInt8(GPR.rdi.rawValue), op.addressSize) &+ step)
         }
+    }
+
+    /// Iterations beyond the one the Op's own cost pays for.
+    @inline(__always) private func chargeIterations(_ op: Op, _ n: UInt64) {
+        cycleCount &+= n &* UInt64(op.cost)
+        extraCyclesByForm[Int(op.form)] &+= n &* UInt64(op.cost)
     }
 }

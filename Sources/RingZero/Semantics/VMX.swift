@@ -33,6 +33,7 @@ extension Machine {
             // In VMX root operation the operand is not read.
             if state.cpl > 0 { throw fault(.GP) }
             vmFail(15)
+            charge(op, as: .vmxonFail)
             return
         }
         if state.cpl > 0 { throw fault(.GP) }
@@ -51,11 +52,13 @@ extension Machine {
         if pointer & 0xFFF != 0 || pointer >> UInt64(facts.maxPhysicalAddress) != 0
             || (basic & (1 << 48) != 0 && pointer >> 32 != 0) {
             vmFailInvalid()
+            charge(op, as: .vmxonFail)
             return
         }
         let revision = readMemory(pointer, 4)
         if revision & 0x7FFF_FFFF != basic & 0x7FFF_FFFF || revision & 0x8000_0000 != 0 {
             vmFailInvalid()
+            charge(op, as: .vmxonFail)
             return
         }
         state.vmx.operation = .root
