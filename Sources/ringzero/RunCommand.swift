@@ -35,6 +35,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("on-fault"), help: "stop: the first exception ends the run; continue: record it and resume at the next instruction.")
     var onFault: FaultPolicy = .stop
 
+    @Option(name: .customLong("unknown-msr"), help: "RDMSR/WRMSR of an MSR the profile lacks: gp raises #GP(0) as the processor would; zero reads 0 and ignores writes.")
+    var unknownMSR: UnknownMSRPolicy = .gp
+
     @Flag(help: "Print one line per instruction on standard error: cycles, address, bytes, disassembly, changed registers.")
     var trace = false
 
@@ -66,6 +69,11 @@ struct RunCommand: ParsableCommand {
             }
             throw fail(error.description, status: status)
         }
+        if unknownMSR == .zero {
+            // Lenient mode is one RDMSR hook and one WRMSR hook of the library.
+            machine.onRDMSR { m, index in m.hasMSR(index) ? .normal : .value(0) }
+            machine.onWRMSR { m, index, _ in m.hasMSR(index) ? .normal : .ignore }
+        }
         let options = RunOptions(maxInstructions: maxInstructions.value, maxCycles: maxCycles?.value, onFault: onFault, referencePath: reference)
         let outcome: RunOutcome
         if trace {
@@ -78,4 +86,9 @@ struct RunCommand: ParsableCommand {
         let report = Report(machine: machine, outcome: outcome)
         emit(format == .json ? report.jsonText : report.text)
     }
+}
+
+/// What `--unknown-msr` does with an MSR the profile lacks.
+enum UnknownMSRPolicy: String, ExpressibleByArgument, CaseIterable {
+    case gp, zero
 }

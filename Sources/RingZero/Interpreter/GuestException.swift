@@ -31,6 +31,8 @@ public enum StopReason: String, Sendable, CaseIterable {
     case instructionLimit = "instruction-limit"
     case cycleLimit = "cycle-limit"
     case unsupported
+    /// A hook registered through the library asked to stop (never produced by the CLI).
+    case hook
 }
 
 /// What the fault policy does with an exception.

@@ -29,6 +29,16 @@ public final class Machine {
     /// Facts derived from the profile and the read-only MSRs, computed when they can change.
     var facts: ProfileFacts
 
+    /// Snapshots: a random identity (so a snapshot is never mistaken for another machine's),
+    /// the serial of the last one taken, and the one memory dirty-tracking counts from.
+    let identity = UInt64.random(in: 1 ... .max)
+    var snapshotSerial: UInt64 = 0
+    var baselineSerial: UInt64 = 0
+
+    /// Hooks registered through the library (`Hooks.swift`), and whether any watches memory.
+    var hooks = HookTable()
+    var watchingMemory = false
+
     /// Set by a handler that must leave the block: HLT, an unsupported instruction.
     var pendingStop: StopReason?
     /// The cycle limit of the run in progress, for instructions that loop internally (REP).
@@ -100,6 +110,9 @@ public final class Machine {
         return true
     }
 
+    /// Whether the profile has the MSR.
+    public func hasMSR(_ index: UInt32) -> Bool { msrs.slot(of: index) != nil }
+
     /// The value RDMSR would return, ignoring privilege checks; nil when the profile lacks it.
     public func msrValue(_ index: UInt32) -> UInt64? {
         guard let descriptor = msrs.descriptor(index) else { return nil }
@@ -138,10 +151,13 @@ public final class Machine {
 public enum MachineError: Error, CustomStringConvertible, Sendable {
     /// The host could not provide the guest memory asked for.
     case memoryUnavailable(bytes: UInt64)
+    /// A snapshot restored into a machine with another profile or memory size.
+    case snapshotMismatch
 
     public var description: String {
         switch self {
         case .memoryUnavailable(let bytes): "cannot allocate \(bytes) bytes of guest memory"
+        case .snapshotMismatch: "the snapshot was taken on a machine with another profile or memory size"
         }
     }
 }

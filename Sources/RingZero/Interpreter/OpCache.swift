@@ -38,7 +38,7 @@ struct OpCache {
         let lastPage = (last.nextAddress &- 1) >> 12
         while page <= lastPage {
             blocksOnPage[page, default: []].append(key)
-            if page < UInt64(memory.codePages.count) { memory.codePages[Int(page)] = 1 }
+            if page < UInt64(memory.pageCount) { memory.markCodePage(Int(page)) }
             page += 1
         }
         return block
@@ -56,6 +56,6 @@ struct OpCache {
         ops.removeAll(keepingCapacity: true)
         blocks.removeAll(keepingCapacity: true)
         blocksOnPage.removeAll(keepingCapacity: true)
-        for i in memory.codePages.indices { memory.codePages[i] = 0 }
+        memory.clearCodePages()
     }
 }

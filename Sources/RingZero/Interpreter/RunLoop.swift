@@ -1,6 +1,17 @@
 extension Machine {
     /// Run from the current RIP until a stop reason applies.
     public func run(_ options: RunOptions = RunOptions()) -> RunOutcome {
+        // Two copies of the loop: the one without a before-instruction hook has no trace of it.
+        hooks.beforeInstruction == nil ? dispatch(options, instrumented: false) : dispatch(options, instrumented: true)
+    }
+
+    /// Execute exactly one instruction (or take one exception) and stop.
+    public func step() -> RunOutcome {
+        run(RunOptions(maxInstructions: instructionCount &+ 1))
+    }
+
+    @inline(__always)
+    private func dispatch(_ options: RunOptions, instrumented: Bool) -> RunOutcome {
         var faults: [FaultRecord] = []
         pendingStop = nil
         let maxCycles = options.maxCycles ?? .max
@@ -40,6 +51,9 @@ extension Machine {
                     if executed() >= options.maxInstructions { return finish(.instructionLimit) }
                     if cycleCount >= maxCycles { return finish(.cycleLimit) }
                 }
+                if instrumented, let hook = hooks.beforeInstruction, hook(self, op) == .stop {
+                    return finish(.hook)
+                }
                 state.rip = op.nextAddress
                 do {
                     try execute(op)
@@ -50,6 +64,12 @@ extension Machine {
                     let record = FaultRecord(
                         vector: error.vector, errorCode: error.errorCode, rip: op.address,
                         instruction: op.handler == .invalidOpcode && op.instructionID == 0 ? nil : disassemble(at: op.address)?.text)
+                    // A hook may ask to stop: one watching memory the instruction touched before
+                    // it faulted, or the exception hook itself.
+                    var hookStops = pendingStop == .hook
+                    pendingStop = nil
+                    if let hook = hooks.exception, hook(self, record) == .stop { hookStops = true }
+                    if hookStops { return finish(.hook, fault: record) }
                     if options.onFault == .stop { return finish(.fault, fault: record) }
                     faults.append(record)
                     // REP iterations weigh against the same count as the loop's own check.
@@ -64,11 +84,11 @@ extension Machine {
                     case .unsupported:
                         state.rip = op.address
                         return finish(.unsupported, instruction: disassemble(at: op.address)?.text)
-                    case .hlt:
+                    case .hlt, .hook:
                         instructionCount &+= 1
                         cycleCount &+= UInt64(op.cost)
                         retiredByForm[Int(op.form)] &+= 1
-                        return finish(.hlt)
+                        return finish(stop)
                     default:
                         // A REP string instruction ran out of budget part-way; it left RIP on
                         // itself, as an interrupted REP does, and has not retired.

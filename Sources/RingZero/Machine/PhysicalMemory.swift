@@ -7,20 +7,37 @@ import Darwin
 /// Flat guest-physical memory.
 ///
 /// Reads outside it return all-ones bytes and writes there are dropped, as on a real bus with
-/// nothing decoding the address; both are counted. Each 4 KiB page has a flag that says whether
-/// decoded Ops come from it, so a store can tell the Op cache to drop them (self-modifying code).
+/// nothing decoding the address; both are counted.
+///
+/// Each 4 KiB page has a flag byte that a store checks once: while it is zero the store costs
+/// nothing more. Its bits say whether decoded Ops come from the page (so a store makes the Op
+/// cache drop them: self-modifying code), whether the page has been written since the last
+/// snapshot baseline (so a restore copies back only those pages), and whether the page has
+/// ever been written (so a snapshot copies only those; the rest are still zero).
 public final class PhysicalMemory: @unchecked Sendable {
     public let size: UInt64
     let bytes: UnsafeMutableRawPointer
-    /// One byte per page: non-zero while the Op cache holds Ops decoded from that page.
-    var codePages: [UInt8]
+    let pageCount: Int
+    /// One flag byte per page (`PageFlag`).
+    let pageFlags: UnsafeMutablePointer<UInt8>
     /// Set when a store touched a page holding code, until the Op cache has dropped its blocks.
     var codeWritten = false
     var writtenCodePages: [UInt64] = []
+    /// Pages written since the snapshot baseline, each once.
+    var dirtyPages: [UInt64] = []
     public internal(set) var unbackedReads: UInt64 = 0
     public internal(set) var unbackedWrites: UInt64 = 0
 
     public static let pageSize: UInt64 = 4096
+
+    enum PageFlag {
+        /// The Op cache holds Ops decoded from the page.
+        static let code: UInt8 = 1
+        /// Not yet written since the snapshot baseline (set for every page when one is taken).
+        static let clean: UInt8 = 2
+        /// Never written: still the zero page calloc gave.
+        static let untouched: UInt8 = 4
+    }
 
     /// Zeroed memory of `size` bytes; nil when the host cannot provide it. calloc hands out
     /// zero pages lazily, so a large guest costs only what it touches.
@@ -28,10 +45,21 @@ public final class PhysicalMemory: @unchecked Sendable {
         guard size <= UInt64(Int.max), let raw = calloc(Int(max(size, 1)), 1) else { return nil }
         self.size = size
         bytes = raw
-        codePages = Array(repeating: 0, count: Int((size + Self.pageSize - 1) / Self.pageSize))
+        pageCount = Int((size + Self.pageSize - 1) / Self.pageSize)
+        pageFlags = .allocate(capacity: max(pageCount, 1))
+        pageFlags.initialize(repeating: PageFlag.untouched, count: max(pageCount, 1))
     }
 
-    deinit { free(bytes) }
+    deinit {
+        free(bytes)
+        pageFlags.deallocate()
+    }
+
+    @inline(__always) func isCodePage(_ page: Int) -> Bool { pageFlags[page] & PageFlag.code != 0 }
+    @inline(__always) func markCodePage(_ page: Int) { pageFlags[page] |= PageFlag.code }
+    func clearCodePages() {
+        for i in 0..<pageCount { pageFlags[i] &= ~PageFlag.code }
+    }
 
     /// Copy bytes in from outside the guest (loading a blob or a state file's region).
     /// Returns false when they do not fit.
@@ -95,7 +123,7 @@ public final class PhysicalMemory: @unchecked Sendable {
             default: p.storeBytes(of: value.littleEndian, as: UInt64.self)
             }
             let first = address >> 12, last = (address &+ w &- 1) >> 12
-            if codePages[Int(first)] != 0 || codePages[Int(last)] != 0 { noteWrite(address, w) }
+            if pageFlags[Int(first)] | pageFlags[Int(last)] != 0 { noteWrite(address, w) }
             return
         }
         writeSlow(address, width, value)
@@ -113,18 +141,105 @@ public final class PhysicalMemory: @unchecked Sendable {
         }
     }
 
-    /// Record stores into pages that hold decoded code.
+    /// A store reached pages with flags set: drop their Ops if they hold code, record them as
+    /// dirty since the baseline, and as touched.
     private func noteWrite(_ address: UInt64, _ count: UInt64) {
         guard count > 0 else { return }
         var page = address >> 12
         let last = (address + count - 1) >> 12
-        while page <= last && page < UInt64(codePages.count) {
-            if codePages[Int(page)] != 0 {
-                codePages[Int(page)] = 0
-                writtenCodePages.append(page)
-                codeWritten = true
+        while page <= last && page < UInt64(pageCount) {
+            let flags = pageFlags[Int(page)]
+            if flags != 0 {
+                if flags & PageFlag.code != 0 {
+                    writtenCodePages.append(page)
+                    codeWritten = true
+                }
+                if flags & PageFlag.clean != 0 { dirtyPages.append(page) }
+                pageFlags[Int(page)] = 0
             }
             page += 1
         }
+    }
+
+    // MARK: Snapshots
+
+    /// The contents of every page written so far, for a snapshot; pages never written are zero.
+    func capture() -> MemoryImage {
+        var pages: [UInt64] = []
+        for i in 0..<pageCount where pageFlags[i] & PageFlag.untouched == 0 { pages.append(UInt64(i)) }
+        let image = MemoryImage(size: size, pages: pages)
+        for (slot, page) in pages.enumerated() {
+            image.storage.advanced(by: slot * Int(Self.pageSize)).copyMemory(from: bytes + Int(page * Self.pageSize), byteCount: pageBytes(page))
+        }
+        rearm()
+        return image
+    }
+
+    /// Make the present contents the baseline: every page clean, the dirty list empty.
+    func rearm() {
+        for i in 0..<pageCount { pageFlags[i] |= PageFlag.clean }
+        dirtyPages.removeAll(keepingCapacity: true)
+    }
+
+    /// Put `pages` back as the image has them (zero where the image has no copy). Returns the
+    /// pages that held code, whose Ops are now stale.
+    func restore(_ pages: [UInt64], from image: MemoryImage) -> [UInt64] {
+        var codePagesRestored: [UInt64] = []
+        for page in pages {
+            let target = bytes + Int(page * Self.pageSize)
+            if let slot = image.slot(of: page) {
+                target.copyMemory(from: image.storage.advanced(by: slot * Int(Self.pageSize)), byteCount: pageBytes(page))
+                pageFlags[Int(page)] &= ~PageFlag.untouched
+            } else {
+                memset(target, 0, pageBytes(page))
+                pageFlags[Int(page)] |= PageFlag.untouched
+            }
+            if pageFlags[Int(page)] & PageFlag.code != 0 {
+                codePagesRestored.append(page)
+                pageFlags[Int(page)] &= ~PageFlag.code
+            }
+            pageFlags[Int(page)] |= PageFlag.clean
+        }
+        return codePagesRestored
+    }
+
+    /// Every page that is or was written: what a restore must rewrite when it cannot rely on
+    /// the dirty list.
+    func touchedPages(or image: MemoryImage) -> [UInt64] {
+        (0..<pageCount).compactMap { i in
+            pageFlags[i] & PageFlag.untouched == 0 || image.slot(of: UInt64(i)) != nil ? UInt64(i) : nil
+        }
+    }
+
+    /// Bytes of a page inside guest memory (the last page may be short).
+    private func pageBytes(_ page: UInt64) -> Int {
+        Int(min(Self.pageSize, size - page * Self.pageSize))
+    }
+}
+
+/// The pages of guest memory a snapshot holds: a copy of every page written before it was
+/// taken. Immutable once made, so snapshots share it freely.
+final class MemoryImage: @unchecked Sendable {
+    let size: UInt64
+    /// The page numbers held, ascending; `storage` holds them in the same order.
+    let pages: [UInt64]
+    let storage: UnsafeMutableRawPointer
+
+    init(size: UInt64, pages: [UInt64]) {
+        self.size = size
+        self.pages = pages
+        storage = .allocate(byteCount: max(pages.count, 1) * Int(PhysicalMemory.pageSize), alignment: 16)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Where a page sits in `storage`, if the image holds it (binary search).
+    func slot(of page: UInt64) -> Int? {
+        var low = 0, high = pages.count
+        while low < high {
+            let mid = (low + high) / 2
+            if pages[mid] < page { low = mid + 1 } else { high = mid }
+        }
+        return low < pages.count && pages[low] == page ? low : nil
     }
 }

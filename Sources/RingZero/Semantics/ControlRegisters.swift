@@ -24,32 +24,44 @@ extension Machine {
         try checkPrivileged()
         var value = readGPR(op.srcReg, 8)
         if op.codeMode != .bits64 { value &= 0xFFFF_FFFF }
+        let old: UInt64
         switch op.cond {
         case 0:
-            let old = state.cr0
+            old = state.cr0
             try writeCR0(value)
             if (old ^ state.cr0) & (CR0.PE | CR0.PG) != 0 { charge(op, as: .movToCR0ModeSwitch) }
-        case 2: state.cr2 = value
+        case 2:
+            old = state.cr2
+            state.cr2 = value
         case 3:
+            old = state.cr3
             try writeCR3(value)
             // With PCIDE = 1, bit 63 asks not to flush the TLB entries of the PCID.
             if state.cr4 & CR4.PCIDE != 0 && value >> 63 != 0 { charge(op, as: .movToCR3NoFlush) }
-        case 4: try writeCR4(value)
-        default: try writeCR8(value)
+        case 4:
+            old = state.cr4
+            try writeCR4(value)
+        default:
+            old = state.cr8
+            try writeCR8(value)
+        }
+        if hooks.controlRegisterWrite != nil { notifyControlRegisterWrite(Int(op.cond), old, controlRegister(Int(op.cond))) }
+    }
+
+    /// The value of CR0, CR2, CR3, CR4 or CR8.
+    func controlRegister(_ n: Int) -> UInt64 {
+        switch n {
+        case 0: state.cr0
+        case 2: state.cr2
+        case 3: state.cr3
+        case 4: state.cr4
+        default: state.cr8
         }
     }
 
     func movFromCR(_ op: Op) throws(GuestException) {
         try checkPrivileged()
-        let value: UInt64
-        switch op.cond {
-        case 0: value = state.cr0
-        case 2: value = state.cr2
-        case 3: value = state.cr3
-        case 4: value = state.cr4
-        default: value = state.cr8
-        }
-        writeGPR(op.dstReg, op.codeMode == .bits64 ? 8 : 4, value)
+        writeGPR(op.dstReg, op.codeMode == .bits64 ? 8 : 4, controlRegister(Int(op.cond)))
     }
 
     /// MOV to CR0: the SDM's #GP(0) conditions, then the IA-32e mode transitions.
@@ -144,11 +156,13 @@ extension Machine {
     /// CLTS: CR0.TS := 0, unless VMX operation fixes TS to 1.
     func clts(_ op: Op) throws(GuestException) {
         try checkPrivileged()
-        let value = state.cr0 & ~CR0.TS
+        let old = state.cr0
+        let value = old & ~CR0.TS
         if inVMXOperation && !Self.fitsFixedBits(value, fixed0: facts.cr0Fixed0, fixed1: facts.cr0Fixed1) {
             throw fault(.GP)
         }
         state.cr0 = value
+        if hooks.controlRegisterWrite != nil { notifyControlRegisterWrite(0, old, value) }
     }
 
     /// LMSW: loads CR0[3:0] (PE, MP, EM, TS) from a 16-bit source; PE can be set, never cleared.
@@ -166,5 +180,6 @@ extension Machine {
             throw fault(.GP)
         }
         state.cr0 = value
+        if hooks.controlRegisterWrite != nil { notifyControlRegisterWrite(0, old, value) }
     }
 }

@@ -4,17 +4,35 @@
 // CPL > 0; #GP(0) for an MSR the profile lacks; for WRMSR the value checks; then the access.
 // ECX selects the MSR and RCX[63:32] is ignored; RDMSR clears RAX[63:32] and RDX[63:32]; WRMSR
 // takes EDX:EAX and ignores the upper halves. No flag changes.
+//
+// RDMSR and WRMSR hooks (`onRDMSR`, `onWRMSR`) are consulted after the privilege checks and
+// before the MSR's existence, so they can answer for MSRs the profile lacks.
 
 extension Machine {
-    @inline(__always) private func msrSlot() throws(GuestException) -> Int {
+    @inline(__always) private func checkMSRAccess() throws(GuestException) {
         if !facts.hasMSR { throw GuestException.ud }
         try checkPrivileged()
-        guard let slot = msrs.slot(of: UInt32(truncatingIfNeeded: state.gpr[1])) else { throw fault(.GP) }
+    }
+
+    @inline(__always) private func msrSlot(_ index: UInt32) throws(GuestException) -> Int {
+        guard let slot = msrs.slot(of: index) else { throw fault(.GP) }
         return slot
     }
 
     func rdmsr(_ op: Op) throws(GuestException) {
-        let slot = try msrSlot()
+        try checkMSRAccess()
+        let index = UInt32(truncatingIfNeeded: state.gpr[1])
+        if let hook = hooks.rdmsr {
+            switch hook(self, index) {
+            case .normal: break
+            case .generalProtection: throw fault(.GP)
+            case .value(let value):
+                state.gpr[0] = value & 0xFFFF_FFFF
+                state.gpr[2] = value >> 32
+                return
+            }
+        }
+        let slot = try msrSlot(index)
         let descriptor = msrs.descriptors[slot]
         let value: UInt64
         switch descriptor.rule {
@@ -29,9 +47,18 @@ extension Machine {
     }
 
     func wrmsr(_ op: Op) throws(GuestException) {
-        let slot = try msrSlot()
-        let descriptor = msrs.descriptors[slot]
+        try checkMSRAccess()
+        let index = UInt32(truncatingIfNeeded: state.gpr[1])
         let value = (state.gpr[2] << 32) | (state.gpr[0] & 0xFFFF_FFFF)
+        if let hook = hooks.wrmsr {
+            switch hook(self, index, value) {
+            case .normal: break
+            case .generalProtection: throw fault(.GP)
+            case .ignore: return
+            }
+        }
+        let slot = try msrSlot(index)
+        let descriptor = msrs.descriptors[slot]
         let old = descriptor.rule == .efer ? state.efer : msrs.values[slot]
         if descriptor.readOnly { throw fault(.GP) }
         // A locked MSR refuses every write, even of the value it holds (seed §23.7).

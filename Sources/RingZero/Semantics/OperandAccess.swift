@@ -65,11 +65,14 @@ extension Machine {
     }
 
     @inline(__always) func readMemory(_ address: UInt64, _ size: UInt8) -> UInt64 {
-        memory.read(address, size)
+        let value = memory.read(address, size)
+        if _slowPath(watchingMemory) { notifyMemoryAccess(address, size, write: false, value) }
+        return value
     }
 
     @inline(__always) func writeMemory(_ address: UInt64, _ size: UInt8, _ value: UInt64) {
         memory.write(address, size, value)
+        if _slowPath(watchingMemory) { notifyMemoryAccess(address, size, write: true, value) }
     }
 
     /// The source operand's value, `size` bytes wide.

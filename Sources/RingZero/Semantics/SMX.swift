@@ -127,6 +127,15 @@ extension Machine {
             }
         }
         charge(op, as: leaf.costForm)
+        if hooks.transition != nil {
+            switch leaf {
+            case .senter: notifyTransition(.smxEntered)
+            case .sexit: notifyTransition(.smxLeft)
+            case .enteraccs: notifyTransition(.authenticatedCodeEntered)
+            case .exitac: notifyTransition(.authenticatedCodeLeft)
+            default: break
+            }
+        }
     }
 
     /// The state ENTERACCS and SENTER hand to the module: authenticated-code mode with SMI, INIT,

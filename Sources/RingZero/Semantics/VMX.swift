@@ -67,6 +67,7 @@ extension Machine {
         state.signals.initBlocked = true
         state.signals.a20mBlocked = true
         vmSucceed()
+        if hooks.transition != nil { notifyTransition(.vmxOn(vmxonPointer: pointer)) }
     }
 
     func vmxoff(_ op: Op) throws(GuestException) {
@@ -83,5 +84,6 @@ extension Machine {
         // Inside SMX operation A20M stays masked: GETSEC[SENTER] masked it.
         if !state.smx.operation { state.signals.a20mBlocked = false }
         vmSucceed()
+        if hooks.transition != nil { notifyTransition(.vmxOff) }
     }
 }

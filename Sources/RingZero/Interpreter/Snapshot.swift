@@ -1,0 +1,81 @@
+/// A copy of a whole machine at one moment: registers, MSRs, VMX/SMX state, counters and guest
+/// memory. Take one with ``Machine/snapshot()`` and go back to it with ``Machine/restore(_:)``
+/// as often as needed; a snapshot never changes, and restoring it leaves it intact.
+///
+/// Registers and MSRs are plain value copies. Memory is copied once, when the snapshot is
+/// taken, and only the pages written so far (the rest of guest memory is still zero). Restoring
+/// the machine's most recent snapshot rewrites only the pages the guest wrote since, so its cost
+/// grows with the pages dirtied, not with the size of guest memory; decoded instructions stay
+/// cached unless a restored page held code.
+public struct Snapshot: @unchecked Sendable {
+    /// The register and VMX/SMX state.
+    public let state: CPUState
+    /// Retired instructions and cycles when the snapshot was taken.
+    public let instructionCount: UInt64
+    public let cycleCount: UInt64
+    let msrValues: [UInt64]
+    let tscOffset: UInt64
+    let retiredByForm: [UInt64]
+    let extraCyclesByForm: [UInt64]
+    let unbackedReads: UInt64
+    let unbackedWrites: UInt64
+    let endAddress: UInt64?
+    let memory: MemoryImage
+    /// Which machine took it, and which of its snapshots it is.
+    let owner: UInt64
+    let serial: UInt64
+}
+
+extension Machine {
+    /// Copy the whole machine. The copy becomes the baseline that memory dirty-tracking
+    /// measures from, so restoring it later costs in proportion to the pages written since.
+    public func snapshot() -> Snapshot {
+        consumeCodeWrites()
+        let image = memory.capture()
+        snapshotSerial &+= 1
+        baselineSerial = snapshotSerial
+        let forms = costs.names.count
+        return Snapshot(
+            state: state, instructionCount: instructionCount, cycleCount: cycleCount,
+            msrValues: msrs.values, tscOffset: tscOffset,
+            retiredByForm: Array(UnsafeBufferPointer(start: retiredByForm, count: forms)),
+            extraCyclesByForm: Array(UnsafeBufferPointer(start: extraCyclesByForm, count: forms)),
+            unbackedReads: memory.unbackedReads, unbackedWrites: memory.unbackedWrites,
+            endAddress: endAddress, memory: image, owner: identity, serial: snapshotSerial)
+    }
+
+    /// Put the machine back exactly as it was when `snapshot` was taken.
+    ///
+    /// Restoring this machine's most recent snapshot (or the one last restored) rewrites only
+    /// the memory pages written since. Any other snapshot, including one taken by another
+    /// machine with the same profile and memory size, rewrites every page either has written.
+    /// Throws ``MachineError/snapshotMismatch`` when the snapshot comes from a machine with a
+    /// different profile or memory size.
+    public func restore(_ snapshot: Snapshot) throws(MachineError) {
+        guard snapshot.memory.size == memory.size, snapshot.msrValues.count == msrs.values.count,
+              snapshot.retiredByForm.count == costs.names.count
+        else { throw MachineError.snapshotMismatch }
+        consumeCodeWrites()
+        let incremental = snapshot.owner == identity && snapshot.serial == baselineSerial
+        let pages = incremental ? memory.dirtyPages : memory.touchedPages(or: snapshot.memory)
+        let stale = memory.restore(pages, from: snapshot.memory)
+        if !stale.isEmpty { cache.invalidate(pages: stale) }
+        if incremental { memory.dirtyPages.removeAll(keepingCapacity: true) } else { memory.rearm() }
+        baselineSerial = snapshot.owner == identity ? snapshot.serial : 0
+
+        state = snapshot.state
+        msrs.values = snapshot.msrValues
+        tscOffset = snapshot.tscOffset
+        instructionCount = snapshot.instructionCount
+        cycleCount = snapshot.cycleCount
+        for i in 0..<costs.names.count {
+            retiredByForm[i] = snapshot.retiredByForm[i]
+            extraCyclesByForm[i] = snapshot.extraCyclesByForm[i]
+        }
+        memory.unbackedReads = snapshot.unbackedReads
+        memory.unbackedWrites = snapshot.unbackedWrites
+        endAddress = snapshot.endAddress
+        pendingStop = nil
+        facts = ProfileFacts(profile: profile, msrs: msrs)
+    }
+}
