@@ -33,6 +33,12 @@ public struct ControlRegisterWrite: Sendable, Equatable {
     public var register: Int
     public var oldValue: UInt64
     public var newValue: UInt64
+
+    public init(register: Int, oldValue: UInt64, newValue: UInt64) {
+        self.register = register
+        self.oldValue = oldValue
+        self.newValue = newValue
+    }
 }
 
 /// A change of VMX or SMX operation.
@@ -60,6 +66,13 @@ public struct MemoryAccess: Sendable, Equatable {
     public var isWrite: Bool
     /// The value read or written.
     public var value: UInt64
+
+    public init(address: UInt64, size: UInt8, isWrite: Bool, value: UInt64) {
+        self.address = address
+        self.size = size
+        self.isWrite = isWrite
+        self.value = value
+    }
 }
 
 /// The hooks a machine calls. Each is optional; with none registered the dispatch loop is the
