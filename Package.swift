@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "RingZero", targets: ["RingZero"]),
         .executable(name: "ringzero", targets: ["ringzero"]),
+        .executable(name: "profile-diff", targets: ["profile-diff"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,6 +28,12 @@ let package = Package(
                 "RingZero",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // A small tool built on the library's public API alone (Examples/).
+        .executableTarget(
+            name: "profile-diff",
+            dependencies: ["RingZero"],
+            path: "Examples/ProfileDiff"
         ),
         .testTarget(
             name: "RingZeroTests",

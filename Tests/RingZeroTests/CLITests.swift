@@ -37,6 +37,27 @@ import Testing
 
     let example = "Fixtures/examples/vmx-enable.bin"
 
+    /// The example tool built on the library (Examples/ProfileDiff) prints where profiles diverge.
+    @Test func profileDiffExample() throws {
+        let process = Process()
+        process.executableURL = Self.executable.deletingLastPathComponent().appendingPathComponent("profile-diff")
+        process.arguments = [example]
+        process.currentDirectoryURL = packageRoot
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let rows = text.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(rows.first == ["field", "i7-5600u", "i7-6700k", "atom-330"])
+        // The Atom 330 has no VMX: its WRMSR of IA32_FEATURE_CONTROL bit 2 faults.
+        #expect(rows.contains(["stop.reason", "\"hlt\"", "\"hlt\"", "\"fault\""]))
+        #expect(rows.contains(["platform.txtChipset", "true", "false", "false"]))
+        // Fields all three agree on are left out.
+        #expect(!rows.contains { $0.first == "registers.cr0" })
+    }
+
     @Test func runsTheExample() throws {
         let r = try ringzero(["run", example, "--format", "json"])
         #expect(r.status == 0)

@@ -16,50 +16,50 @@ public enum OperandKind: UInt8, Sendable {
 /// or releases anything.
 public struct Op: Sendable {
     /// What to execute.
-    public var handler: Handler
+    public internal(set) var handler: Handler
     /// Instruction length in bytes.
-    public var length: UInt8
+    public internal(set) var length: UInt8
     /// Operand size in bytes (1, 2, 4, 8) of the destination, or the instruction's operand size.
-    public var size: UInt8
+    public internal(set) var size: UInt8
     /// Source operand size where it differs (MOVZX/MOVSX, shifts by CL).
-    public var srcSize: UInt8
-    public var dstKind: OperandKind
-    public var dstReg: UInt8
-    public var srcKind: OperandKind
-    public var srcReg: UInt8
+    public internal(set) var srcSize: UInt8
+    public internal(set) var dstKind: OperandKind
+    public internal(set) var dstReg: UInt8
+    public internal(set) var srcKind: OperandKind
+    public internal(set) var srcReg: UInt8
     /// Condition code 0-15 for Jcc/SETcc/CMOVcc; control-register number for MOV CR;
     /// string-element size for string ops.
-    public var cond: UInt8
+    public internal(set) var cond: UInt8
     /// Prefix bits (`Op.prefixLock`, `prefixRep`, `prefixRepne`).
-    public var prefixes: UInt8
+    public internal(set) var prefixes: UInt8
     /// Memory operand: base and index GPR (`noRegister` when absent), scale, address size in bytes.
-    public var memBase: UInt8
-    public var memIndex: UInt8
-    public var memScale: UInt8
-    public var addressSize: UInt8
+    public internal(set) var memBase: UInt8
+    public internal(set) var memIndex: UInt8
+    public internal(set) var memScale: UInt8
+    public internal(set) var addressSize: UInt8
     /// Segment of the memory operand (`Segment` raw value).
-    public var segment: UInt8
+    public internal(set) var segment: UInt8
     /// The code mode the Op was decoded in.
-    public var codeMode: CodeMode
+    public internal(set) var codeMode: CodeMode
     /// Cycle cost, resolved from the profile at decode time so the loop only adds it.
-    public var cost: UInt32
+    public internal(set) var cost: UInt32
     /// The cost form (`CostForm` raw value) the cost was resolved for, for the per-form counters.
-    public var form: UInt16
+    public internal(set) var form: UInt16
     /// The Capstone instruction id (for names in reports).
-    public var instructionID: UInt32
+    public internal(set) var instructionID: UInt32
     /// Displacement of the memory operand (absolute address for RIP-relative operands).
-    public var disp: Int64
+    public internal(set) var disp: Int64
     /// Immediate, or the absolute target of a relative branch.
-    public var imm: Int64
+    public internal(set) var imm: Int64
     /// Guest address of the first byte.
-    public var address: UInt64
+    public internal(set) var address: UInt64
 
     public static let noRegister: UInt8 = 0xFF
     public static let prefixLock: UInt8 = 1
     public static let prefixRep: UInt8 = 2
     public static let prefixRepne: UInt8 = 4
 
-    public init(handler: Handler, address: UInt64, length: UInt8, codeMode: CodeMode) {
+    init(handler: Handler, address: UInt64, length: UInt8, codeMode: CodeMode) {
         self.handler = handler
         self.length = length
         self.size = 0

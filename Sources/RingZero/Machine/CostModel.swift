@@ -25,7 +25,7 @@ public struct CostModel: Sendable {
     /// (a taken branch, a mode-switching MOV to CR0, a GETSEC leaf, a per-MSR WRMSR).
     let worstCase: [UInt32]
 
-    public init(profile: CPUProfile, msrs: [MSRDescriptor]) {
+    init(profile: CPUProfile, msrs: [MSRDescriptor]) {
         var names = CostForm.allCases.map(\.key)
         var cycles = CostForm.allCases.map { profile.cycleCost(of: $0.key) }
         var readForm: [UInt16] = [], writeForm: [UInt16] = []

@@ -33,6 +33,17 @@ extension CPUProfile {
         ])
     }
 
+    /// Read a profile from JSON text (what `ringzero profiles show` prints).
+    public init(jsonText: String) throws(InputError) {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(jsonText)
+        } catch {
+            throw InputError("profile: \(error.description)")
+        }
+        try self.init(json: json)
+    }
+
     /// Read a profile from the JSON form above; every problem names its field.
     public init(json: JSONValue) throws(InputError) {
         let top = try Field.object(json, "profile", allowed: ["name", "processor", "txtChipset", "derived", "cpuid", "msrs", "cycleCosts"])
