@@ -25,7 +25,7 @@ public final class Machine {
     /// the dispatch loop's increment is one add with no uniqueness check.
     let retiredByForm: UnsafeMutablePointer<UInt64>
     let extraCyclesByForm: UnsafeMutablePointer<UInt64>
-    var cache = OpCache()
+    let cache = OpCache()
     /// Facts derived from the profile and the read-only MSRs, computed when they can change.
     var facts: ProfileFacts
 

@@ -1,9 +1,14 @@
 /// Decoded Ops grouped in straight-line blocks, keyed by (guest address, code mode).
 ///
 /// A block ends at control flow, at an instruction that may change how later bytes decode, at a
-/// 4 KiB page boundary and at the end of the loaded blob. Ops live in one contiguous arena; a
-/// block is a range of it. A store into a page that holds Ops drops that page's blocks.
-struct OpCache {
+/// 4 KiB page boundary and at the end of the loaded blob. Ops live in one contiguous raw arena
+/// (so the dispatch loop reads them with no bounds check and no reference counting); a block is
+/// a range of it. A store into a page that holds Ops drops that page's blocks.
+///
+/// Lookups go through a small direct-mapped table first: a hit costs a multiply, a shift and two
+/// loads, where the dictionary behind it costs a full hash. Every block the dictionary drops is
+/// also cleared from the table.
+final class OpCache {
     struct Block {
         var start: Int
         var count: Int
@@ -12,25 +17,76 @@ struct OpCache {
         var cost: UInt64
     }
 
-    private(set) var ops = ContiguousArray<Op>()
+    /// The arena: `count` Ops in use out of `capacity`. Reallocated (and so moved) only by
+    /// `insert`, which the loop follows by reloading `base`.
+    private(set) var base: UnsafeMutablePointer<Op>
+    private(set) var count = 0
+    private var capacity: Int
     private var blocks: [UInt64: Block] = [:]
     private var blocksOnPage: [UInt64: [UInt64]] = [:]
     static let maxBlockLength = 64
     static let arenaLimit = 1 << 20
 
+    /// The direct-mapped table: key + 1 (0 = empty) and the block.
+    private static let slots = 4096
+    private let slotKeys: UnsafeMutablePointer<UInt64>
+    private let slotBlocks: UnsafeMutablePointer<Block>
+    private var slotsInUse = false
+
+    init() {
+        capacity = 1024
+        base = .allocate(capacity: capacity)
+        slotKeys = .allocate(capacity: Self.slots)
+        slotKeys.initialize(repeating: 0, count: Self.slots)
+        slotBlocks = .allocate(capacity: Self.slots)
+        slotBlocks.initialize(repeating: Block(start: 0, count: 0, cost: 0), count: Self.slots)
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+        slotKeys.deallocate()
+        slotBlocks.deallocate()
+    }
+
     @inline(__always) static func key(_ address: UInt64, _ mode: CodeMode) -> UInt64 {
         (address << 2) | UInt64(mode.rawValue)
     }
 
+    @inline(__always) private static func slot(_ key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 52) & (slots - 1)
+    }
+
     @inline(__always) func block(at address: UInt64, mode: CodeMode) -> Block? {
-        blocks[Self.key(address, mode)]
+        let key = Self.key(address, mode)
+        let s = Self.slot(key)
+        if slotKeys[s] == key &+ 1 { return slotBlocks[s] }
+        return slowLookup(key, s)
+    }
+
+    private func slowLookup(_ key: UInt64, _ s: Int) -> Block? {
+        guard let b = blocks[key] else { return nil }
+        slotKeys[s] = key &+ 1
+        slotBlocks[s] = b
+        slotsInUse = true
+        return b
     }
 
     /// Store a freshly decoded block and mark the pages it came from.
-    mutating func insert(_ newOps: [Op], at address: UInt64, mode: CodeMode, memory: PhysicalMemory, worstCaseCost: UInt64) -> Block {
-        if ops.count + newOps.count > Self.arenaLimit { removeAll(memory: memory) }
-        let block = Block(start: ops.count, count: newOps.count, cost: worstCaseCost)
-        ops.append(contentsOf: newOps)
+    func insert(_ newOps: [Op], at address: UInt64, mode: CodeMode, memory: PhysicalMemory, worstCaseCost: UInt64) -> Block {
+        if count + newOps.count > Self.arenaLimit { removeAll(memory: memory) }
+        if count + newOps.count > capacity {
+            var grown = capacity * 2
+            while count + newOps.count > grown { grown *= 2 }
+            let moved = UnsafeMutablePointer<Op>.allocate(capacity: grown)
+            moved.moveInitialize(from: base, count: count)
+            base.deallocate()
+            base = moved
+            capacity = grown
+        }
+        let block = Block(start: count, count: newOps.count, cost: worstCaseCost)
+        newOps.withUnsafeBufferPointer { (base + count).initialize(from: $0.baseAddress!, count: newOps.count) }
+        count += newOps.count
         let key = Self.key(address, mode)
         blocks[key] = block
         guard let first = newOps.first, let last = newOps.last else { return block }
@@ -45,17 +101,26 @@ struct OpCache {
     }
 
     /// Forget the blocks decoded from pages that were written.
-    mutating func invalidate(pages: [UInt64]) {
+    func invalidate(pages: [UInt64]) {
         for page in pages {
             guard let keys = blocksOnPage.removeValue(forKey: page) else { continue }
-            for key in keys { blocks.removeValue(forKey: key) }
+            for key in keys {
+                blocks.removeValue(forKey: key)
+                let s = Self.slot(key)
+                if slotKeys[s] == key &+ 1 { slotKeys[s] = 0 }
+            }
         }
     }
 
-    mutating func removeAll(memory: PhysicalMemory) {
-        ops.removeAll(keepingCapacity: true)
+    func removeAll(memory: PhysicalMemory) {
+        base.deinitialize(count: count)
+        count = 0
         blocks.removeAll(keepingCapacity: true)
         blocksOnPage.removeAll(keepingCapacity: true)
+        if slotsInUse {
+            slotKeys.update(repeating: 0, count: Self.slots)
+            slotsInUse = false
+        }
         memory.clearCodePages()
     }
 }

@@ -42,10 +42,11 @@ extension Machine {
             // Limits are checked once per block when the whole block fits in what is left.
             let fits = executed() &+ UInt64(block.count) <= options.maxInstructions
                 && cycleCount &+ block.cost <= maxCycles && cycleCount &+ block.cost >= cycleCount
+            let ops = cache.base
             var index = block.start
             let end = block.start + block.count
             while index < end {
-                let op = cache.ops[index]
+                let op = ops[index]
                 index += 1
                 if !fits {
                     if executed() >= options.maxInstructions { return finish(.instructionLimit) }
