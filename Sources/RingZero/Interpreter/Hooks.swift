@@ -146,16 +146,19 @@ extension Machine {
 
     func notifyControlRegisterWrite(_ register: Int, _ old: UInt64, _ new: UInt64) {
         guard let hook = hooks.controlRegisterWrite else { return }
+        materializeFlags()
         stopIfAsked(hook(self, ControlRegisterWrite(register: register, oldValue: old, newValue: new)))
     }
 
     func notifyTransition(_ transition: OperationTransition) {
         guard let hook = hooks.transition else { return }
+        materializeFlags()
         stopIfAsked(hook(self, transition))
     }
 
     func notifyMemoryAccess(_ address: UInt64, _ size: UInt8, write: Bool, _ value: UInt64) {
         let last = address &+ UInt64(size) &- 1
+        materializeFlags()
         for (range, hook) in hooks.memory where address <= range.upperBound && last >= range.lowerBound {
             stopIfAsked(hook(self, MemoryAccess(address: address, size: size, isWrite: write, value: value)))
         }

@@ -35,6 +35,15 @@ public final class Machine {
     var snapshotSerial: UInt64 = 0
     var baselineSerial: UInt64 = 0
 
+    /// Pending status flags (`LazyFlags.swift`): the last arithmetic instruction's kind,
+    /// operands, result, size, and carry-in (or kept CF).
+    var lazyKind = LazyFlagsKind.none
+    var lazyA: UInt64 = 0
+    var lazyB: UInt64 = 0
+    var lazyResult: UInt64 = 0
+    var lazyCarry: UInt64 = 0
+    var lazySize: UInt8 = 8
+
     /// Hooks registered through the library (`Hooks.swift`), and whether any watches memory.
     var hooks = HookTable()
     var watchingMemory = false

@@ -19,8 +19,11 @@ extension Machine {
         instructionBudget = options.repeatBudget ?? options.maxInstructions
         consumeCodeWrites()
 
+        materializeFlags()
         func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
-            RunOutcome(reason: reason, rip: state.rip, instruction: instruction, fault: fault, faults: faults)
+            // Outside the loop `state` is exact: compute any pending status flags.
+            materializeFlags()
+            return RunOutcome(reason: reason, rip: state.rip, instruction: instruction, fault: fault, faults: faults)
         }
 
         // Exceptions taken under `--on-fault continue` count against the instruction limit
@@ -52,8 +55,9 @@ extension Machine {
                     if executed() >= options.maxInstructions { return finish(.instructionLimit) }
                     if cycleCount >= maxCycles { return finish(.cycleLimit) }
                 }
-                if instrumented, let hook = hooks.beforeInstruction, hook(self, op) == .stop {
-                    return finish(.hook)
+                if instrumented, let hook = hooks.beforeInstruction {
+                    materializeFlags()
+                    if hook(self, op) == .stop { return finish(.hook) }
                 }
                 state.rip = op.nextAddress
                 do {
@@ -69,7 +73,10 @@ extension Machine {
                     // it faulted, or the exception hook itself.
                     var hookStops = pendingStop == .hook
                     pendingStop = nil
-                    if let hook = hooks.exception, hook(self, record) == .stop { hookStops = true }
+                    if let hook = hooks.exception {
+                        materializeFlags()
+                        if hook(self, record) == .stop { hookStops = true }
+                    }
                     if hookStops { return finish(.hook, fault: record) }
                     if options.onFault == .stop { return finish(.fault, fault: record) }
                     faults.append(record)

@@ -31,6 +31,7 @@ extension Machine {
     /// measures from, so restoring it later costs in proportion to the pages written since.
     public func snapshot() -> Snapshot {
         consumeCodeWrites()
+        materializeFlags()
         let image = memory.capture()
         snapshotSerial &+= 1
         baselineSerial = snapshotSerial
@@ -64,6 +65,7 @@ extension Machine {
         baselineSerial = snapshot.owner == identity ? snapshot.serial : 0
 
         state = snapshot.state
+        lazyKind = .none
         msrs.values = snapshot.msrValues
         tscOffset = snapshot.tscOffset
         instructionCount = snapshot.instructionCount

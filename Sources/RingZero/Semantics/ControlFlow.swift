@@ -46,7 +46,7 @@ extension Machine {
     }
 
     func jcc(_ op: Op) throws(GuestException) {
-        if StatusFlags.condition(op.cond, state.rflags) {
+        if conditionHolds(op.cond) {
             try jump(to: UInt64(bitPattern: op.imm), op)
         } else {
             charge(op, as: .branchNotTaken)
@@ -68,7 +68,7 @@ extension Machine {
         let rcx = UInt8(GPR.rcx.rawValue)
         let count = (readGPR(rcx, op.srcSize) &- 1) & sizeMask(op.srcSize)
         var taken = count != 0
-        if let zf { taken = taken && ((state.rflags & RFLAGS.ZF != 0) == zf) }
+        if let zf { taken = taken && zeroFlag == zf }
         let target = taken ? try branchTarget(UInt64(bitPattern: op.imm), op) : 0
         writeGPR(rcx, op.srcSize, count)
         if taken { state.rip = target } else { charge(op, as: .branchNotTaken) }

@@ -48,7 +48,7 @@ extension Machine {
     /// 32-bit destination is zero-extended either way (SDM Vol. 2 CMOVcc).
     func cmovcc(_ op: Op) throws(GuestException) {
         let value = try readSource(op, size: op.size)
-        if StatusFlags.condition(op.cond, state.rflags) {
+        if conditionHolds(op.cond) {
             writeGPR(op.dstReg, op.size, value)
         } else if op.size == 4 {
             writeGPR(op.dstReg, 4, readGPR(op.dstReg, 4))
@@ -56,6 +56,6 @@ extension Machine {
     }
 
     func setcc(_ op: Op) throws(GuestException) {
-        write(try destination(op), 1, StatusFlags.condition(op.cond, state.rflags) ? 1 : 0)
+        write(try destination(op), 1, conditionHolds(op.cond) ? 1 : 0)
     }
 }

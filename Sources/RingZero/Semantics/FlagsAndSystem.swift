@@ -28,9 +28,9 @@ extension Machine {
 
     func cli(_ op: Op) throws(GuestException) { try setInterruptFlag(false) }
     func sti(_ op: Op) throws(GuestException) { try setInterruptFlag(true) }
-    func clc(_ op: Op) { state.rflags &= ~RFLAGS.CF }
-    func stc(_ op: Op) { state.rflags |= RFLAGS.CF }
-    func cmc(_ op: Op) { state.rflags ^= RFLAGS.CF }
+    func clc(_ op: Op) { materializeFlags(); state.rflags &= ~RFLAGS.CF }
+    func stc(_ op: Op) { materializeFlags(); state.rflags |= RFLAGS.CF }
+    func cmc(_ op: Op) { materializeFlags(); state.rflags ^= RFLAGS.CF }
     func cld(_ op: Op) { state.rflags &= ~RFLAGS.DF }
     func std(_ op: Op) { state.rflags |= RFLAGS.DF }
 
@@ -42,6 +42,7 @@ extension Machine {
     /// AH := SF:ZF:0:AF:0:PF:1:CF.
     func lahf(_ op: Op) throws(GuestException) {
         try checkLAHFSAHF()
+        materializeFlags()
         let image = (state.rflags & (RFLAGS.SF | RFLAGS.ZF | RFLAGS.AF | RFLAGS.PF | RFLAGS.CF)) | RFLAGS.reserved1
         state.gpr[0] = (state.gpr[0] & ~0xFF00) | (image << 8)
     }

@@ -23,6 +23,7 @@ extension Machine {
         try checkMSRAccess()
         let index = UInt32(truncatingIfNeeded: state.gpr[1])
         if let hook = hooks.rdmsr {
+            materializeFlags()
             switch hook(self, index) {
             case .normal: break
             case .generalProtection: throw fault(.GP)
@@ -51,6 +52,7 @@ extension Machine {
         let index = UInt32(truncatingIfNeeded: state.gpr[1])
         let value = (state.gpr[2] << 32) | (state.gpr[0] & 0xFFFF_FFFF)
         if let hook = hooks.wrmsr {
+            materializeFlags()
             switch hook(self, index, value) {
             case .normal: break
             case .generalProtection: throw fault(.GP)

@@ -121,13 +121,13 @@ extension Machine {
 
     /// Replace the six status flags.
     @inline(__always) func setStatusFlags(_ flags: UInt64) {
+        lazyKind = .none
         state.rflags = (state.rflags & ~RFLAGS.status) | flags
     }
 
     /// Replace only the flags in `mask`.
     @inline(__always) func setFlags(_ flags: UInt64, mask: UInt64) {
+        if mask & RFLAGS.status != 0 { materializeFlags() }
         state.rflags = (state.rflags & ~mask) | (flags & mask)
     }
-
-    @inline(__always) var carryFlag: UInt64 { state.rflags & RFLAGS.CF }
 }

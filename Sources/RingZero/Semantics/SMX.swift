@@ -148,6 +148,7 @@ extension Machine {
         state.signals.a20mBlocked = true
         state.cr0 &= ~(CR0.PG | CR0.AM | CR0.WP)
         state.cr4 = cr4
+        lazyKind = .none
         state.rflags = RFLAGS.reserved1
         state.efer = 0
         setLow32(.rbp, base)

@@ -60,6 +60,7 @@ extension Machine {
     /// PUSHF: the image has VM and RF clear. In virtual-8086 mode with IOPL < 3 it raises
     /// #GP(0), unless CR4.VME = 1 and the operand size is 16, which pushes VIF as IF and IOPL 3.
     func pushf(_ op: Op) throws(GuestException) {
+        materializeFlags()
         var image = state.rflags & ~(RFLAGS.VM | RFLAGS.RF)
         if state.mode == .v8086 && state.iopl < 3 {
             guard state.cr4 & CR4.VME != 0 && op.size == 2 else { throw fault(.GP) }
@@ -97,6 +98,7 @@ extension Machine {
         }
         if op.size == 2 { changeable &= 0xFFFF }
         commitPop(newSP: newSP)
+        materializeFlags()
         state.rflags = ((state.rflags & ~changeable) | (newFlags & changeable)) & ~RFLAGS.RF & (RFLAGS.defined) | RFLAGS.reserved1
     }
 }

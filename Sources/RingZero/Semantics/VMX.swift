@@ -3,14 +3,21 @@
 
 extension Machine {
     /// VMsucceed: the six status flags cleared.
-    func vmSucceed() { state.rflags &= ~RFLAGS.status }
+    func vmSucceed() {
+        lazyKind = .none
+        state.rflags &= ~RFLAGS.status
+    }
 
     /// VMfailInvalid: CF set, the other five cleared.
-    func vmFailInvalid() { state.rflags = (state.rflags & ~RFLAGS.status) | RFLAGS.CF }
+    func vmFailInvalid() {
+        lazyKind = .none
+        state.rflags = (state.rflags & ~RFLAGS.status) | RFLAGS.CF
+    }
 
     /// VMfailValid(n): ZF set, the other five cleared; n goes to the current VMCS's
     /// VM-instruction error field.
     func vmFailValid(_ error: UInt32) {
+        lazyKind = .none
         state.rflags = (state.rflags & ~RFLAGS.status) | RFLAGS.ZF
         state.vmx.instructionError = error
     }
