@@ -105,13 +105,28 @@ import RingZero
         }
     }
 
+    /// Every built-in profile as a JSON-loaded profile: what `ringzero profiles show` prints,
+    /// read back. The rules must hold for profiles loaded from JSON exactly as for the built-ins.
+    static let jsonProfiles: [String: CPUProfile] = Dictionary(uniqueKeysWithValues: CPUProfile.builtins.map { p in
+        (p.name, try! CPUProfile(jsonText: p.json.formatted()))
+    })
+
     @Test(arguments: cases)
     func caseHoldsOnEveryProfile(_ c: Case) throws {
+        try check(c, profiles: { CPUProfile.builtin(named: $0) })
+    }
+
+    @Test(arguments: cases)
+    func caseHoldsWithProfilesLoadedFromJSON(_ c: Case) throws {
+        try check(c, profiles: { Self.jsonProfiles[$0] })
+    }
+
+    func check(_ c: Case, profiles: (String) -> CPUProfile?) throws {
         let m = try Manifest(c)
         let blob = [UInt8](try Data(contentsOf: c.directory.appendingPathComponent(m.blob)))
         let state = try JSONValue.parse(String(contentsOf: c.directory.appendingPathComponent(m.state), encoding: .utf8))
         for name in m.profiles {
-            let profile = try #require(CPUProfile.builtin(named: name))
+            let profile = try #require(profiles(name))
             let machine = try MachineSetup(profile: profile, state: state, stateDirectory: c.directory.path).makeMachine(blob: blob)
             let report = Report(machine: machine, outcome: machine.run()).json
             let wrong = Self.mismatches(report, m.fields(for: name))
