@@ -20,7 +20,7 @@ let package = Package(
         .target(
             name: "RingZero",
             dependencies: ["CCapstone"],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            swiftSettings: []
         ),
         .executableTarget(
             name: "ringzero",

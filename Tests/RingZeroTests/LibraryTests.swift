@@ -152,9 +152,11 @@ import RingZero
         let other = try machine("90")
         try other.restore(older)
         #expect(other.run().reason == .hlt && other.memory.peek(0x2000, count: 1) == [0x77])
-        // A machine with another profile cannot.
+        // A machine with another profile cannot, even one with the same MSR set and memory.
         let atom = try machine("90", profile: .atom330)
         #expect(throws: MachineError.self) { try atom.restore(older) }
+        let skylake = try machine("90", profile: .i7_6700k)
+        #expect(throws: MachineError.self) { try skylake.restore(older) }
     }
 
     @Test func stepExecutesOneInstruction() throws {

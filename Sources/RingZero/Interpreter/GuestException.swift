@@ -21,6 +21,13 @@ public struct FaultRecord: Equatable, Sendable {
     public var rip: UInt64
     /// The faulting instruction's disassembly; nil when the bytes are not an instruction.
     public var instruction: String?
+
+    public init(vector: ExceptionVector, errorCode: UInt32?, rip: UInt64, instruction: String?) {
+        self.vector = vector
+        self.errorCode = errorCode
+        self.rip = rip
+        self.instruction = instruction
+    }
 }
 
 /// Why a run ended.
@@ -73,4 +80,12 @@ public struct RunOutcome: Equatable, Sendable {
     public var fault: FaultRecord?
     /// Every exception taken under `--on-fault continue`, in order.
     public var faults: [FaultRecord]
+
+    public init(reason: StopReason, rip: UInt64, instruction: String?, fault: FaultRecord?, faults: [FaultRecord]) {
+        self.reason = reason
+        self.rip = rip
+        self.instruction = instruction
+        self.fault = fault
+        self.faults = faults
+    }
 }

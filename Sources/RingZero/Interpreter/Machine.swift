@@ -4,18 +4,43 @@
 /// time; many machines may run in one process, each on its own thread.
 public final class Machine {
     public let profile: CPUProfile
-    public var state = CPUState()
-    public internal(set) var msrs: MSRFile
     public let memory: PhysicalMemory
 
-    /// Retired instructions and modelled core cycles since the machine was created.
-    public internal(set) var instructionCount: UInt64 = 0
-    public internal(set) var cycleCount: UInt64 = 0
-    /// Added to the cycle count to form the time-stamp counter (set by WRMSR to IA32_TIME_STAMP_COUNTER).
-    public var tscOffset: UInt64 = 0
+    /// Every field the semantics change while running lives in one `MachineCore` behind a
+    /// stable pointer: reaching it through the pointer carries none of the dynamic exclusivity
+    /// checks that a class's stored properties do, so the package needs no unsafe compiler flag.
+    /// The properties below forward to it.
+    let core: UnsafeMutablePointer<MachineCore>
 
+    /// The architectural register state.
+    public var state: CPUState {
+        _read { yield core.pointee.state }
+        _modify { yield &core.pointee.state }
+    }
+    /// The MSR values, with the profile's descriptors.
+    public internal(set) var msrs: MSRFile {
+        _read { yield core.pointee.msrs }
+        _modify { yield &core.pointee.msrs }
+    }
+    /// Retired instructions and modelled core cycles since the machine was created.
+    public internal(set) var instructionCount: UInt64 {
+        get { core.pointee.instructionCount }
+        set { core.pointee.instructionCount = newValue }
+    }
+    public internal(set) var cycleCount: UInt64 {
+        get { core.pointee.cycleCount }
+        set { core.pointee.cycleCount = newValue }
+    }
+    /// Added to the cycle count to form the time-stamp counter (set by WRMSR to IA32_TIME_STAMP_COUNTER).
+    public var tscOffset: UInt64 {
+        get { core.pointee.tscOffset }
+        set { core.pointee.tscOffset = newValue }
+    }
     /// RIP at which the run stops with reason `end` (the first byte after the loaded blob).
-    public var endAddress: UInt64?
+    public var endAddress: UInt64? {
+        get { core.pointee.endAddress }
+        set { core.pointee.endAddress = newValue }
+    }
 
     let decoder: Decoder
     /// The profile's cost table, resolved per form.
@@ -26,53 +51,48 @@ public final class Machine {
     let retiredByForm: UnsafeMutablePointer<UInt64>
     let extraCyclesByForm: UnsafeMutablePointer<UInt64>
     let cache = OpCache()
-    /// Facts derived from the profile and the read-only MSRs, computed when they can change.
-    var facts: ProfileFacts
 
-    /// Snapshots: a random identity (so a snapshot is never mistaken for another machine's),
-    /// the serial of the last one taken, and the one memory dirty-tracking counts from.
+    /// Snapshots: a random identity (so a snapshot is never mistaken for another machine's).
     let identity = UInt64.random(in: 1 ... .max)
-    var snapshotSerial: UInt64 = 0
-    var baselineSerial: UInt64 = 0
 
-    /// Pending status flags (`LazyFlags.swift`): the last arithmetic instruction's kind,
-    /// operands, result, size, and carry-in (or kept CF).
-    var lazyKind = LazyFlagsKind.none
-    var lazyA: UInt64 = 0
-    var lazyB: UInt64 = 0
-    var lazyResult: UInt64 = 0
-    var lazyCarry: UInt64 = 0
-    var lazySize: UInt8 = 8
-
-    /// Hooks registered through the library (`Hooks.swift`), and whether any watches memory.
-    var hooks = HookTable()
-    var watchingMemory = false
-
-    /// Set by a handler that must leave the block: HLT, an unsupported instruction.
-    var pendingStop: StopReason?
-    /// The cycle limit of the run in progress, for instructions that loop internally (REP).
-    var cycleBudget: UInt64 = .max
-    var instructionBudget: UInt64 = .max
+    // Forwarding to the core, for the semantics.
+    var facts: ProfileFacts { _read { yield core.pointee.facts } _modify { yield &core.pointee.facts } }
+    var snapshotSerial: UInt64 { get { core.pointee.snapshotSerial } set { core.pointee.snapshotSerial = newValue } }
+    var baselineSerial: UInt64 { get { core.pointee.baselineSerial } set { core.pointee.baselineSerial = newValue } }
+    var lazyKind: LazyFlagsKind { get { core.pointee.lazyKind } set { core.pointee.lazyKind = newValue } }
+    var lazyA: UInt64 { get { core.pointee.lazyA } set { core.pointee.lazyA = newValue } }
+    var lazyB: UInt64 { get { core.pointee.lazyB } set { core.pointee.lazyB = newValue } }
+    var lazyResult: UInt64 { get { core.pointee.lazyResult } set { core.pointee.lazyResult = newValue } }
+    var lazyCarry: UInt64 { get { core.pointee.lazyCarry } set { core.pointee.lazyCarry = newValue } }
+    var lazySize: UInt8 { get { core.pointee.lazySize } set { core.pointee.lazySize = newValue } }
+    var hooks: HookTable { _read { yield core.pointee.hooks } _modify { yield &core.pointee.hooks } }
+    var watchingMemory: Bool { get { core.pointee.watchingMemory } set { core.pointee.watchingMemory = newValue } }
+    var pendingStop: StopReason? { get { core.pointee.pendingStop } set { core.pointee.pendingStop = newValue } }
+    var cycleBudget: UInt64 { get { core.pointee.cycleBudget } set { core.pointee.cycleBudget = newValue } }
+    var instructionBudget: UInt64 { get { core.pointee.instructionBudget } set { core.pointee.instructionBudget = newValue } }
 
     public init(profile: CPUProfile, memorySize: UInt64 = 16 << 20) throws {
         try profile.validate()
         self.profile = profile
-        msrs = MSRFile(descriptors: profile.msrs.map { $0.reservingBitsCPUIDLacks(profile) })
+        let msrFile = MSRFile(descriptors: profile.msrs.map { $0.reservingBitsCPUIDLacks(profile) })
         guard let memory = PhysicalMemory(size: memorySize) else {
             throw MachineError.memoryUnavailable(bytes: memorySize)
         }
         self.memory = memory
         decoder = try Decoder()
-        costs = CostModel(profile: profile, msrs: msrs.descriptors)
+        costs = CostModel(profile: profile, msrs: msrFile.descriptors)
         retiredByForm = .allocate(capacity: costs.names.count)
         retiredByForm.initialize(repeating: 0, count: costs.names.count)
         extraCyclesByForm = .allocate(capacity: costs.names.count)
         extraCyclesByForm.initialize(repeating: 0, count: costs.names.count)
-        facts = ProfileFacts(profile: profile, msrs: msrs)
+        core = .allocate(capacity: 1)
+        core.initialize(to: MachineCore(msrs: msrFile, facts: ProfileFacts(profile: profile, msrs: msrFile)))
         state.txtChipset = profile.txtChipset
     }
 
     deinit {
+        core.deinitialize(count: 1)
+        core.deallocate()
         retiredByForm.deallocate()
         extraCyclesByForm.deallocate()
     }
@@ -168,6 +188,42 @@ public enum MachineError: Error, CustomStringConvertible, Sendable {
         case .memoryUnavailable(let bytes): "cannot allocate \(bytes) bytes of guest memory"
         case .snapshotMismatch: "the snapshot was taken on a machine with another profile or memory size"
         }
+    }
+}
+
+/// The machine's mutable state, kept together behind `Machine.core`.
+struct MachineCore {
+    var state = CPUState()
+    var msrs: MSRFile
+    /// Facts derived from the profile and the read-only MSRs, computed when they can change.
+    var facts: ProfileFacts
+    var instructionCount: UInt64 = 0
+    var cycleCount: UInt64 = 0
+    var tscOffset: UInt64 = 0
+    var endAddress: UInt64?
+    /// The serial of the last snapshot taken, and the one memory dirty-tracking counts from.
+    var snapshotSerial: UInt64 = 0
+    var baselineSerial: UInt64 = 0
+    /// Pending status flags (`LazyFlags.swift`): the last arithmetic instruction's kind,
+    /// operands, result, size, and carry-in (or kept CF).
+    var lazyKind = LazyFlagsKind.none
+    var lazyA: UInt64 = 0
+    var lazyB: UInt64 = 0
+    var lazyResult: UInt64 = 0
+    var lazyCarry: UInt64 = 0
+    var lazySize: UInt8 = 8
+    /// Hooks registered through the library (`Hooks.swift`), and whether any watches memory.
+    var hooks = HookTable()
+    var watchingMemory = false
+    /// Set by a handler that must leave the block: HLT, an unsupported instruction.
+    var pendingStop: StopReason?
+    /// The limits of the run in progress, for instructions that loop internally (REP).
+    var cycleBudget: UInt64 = .max
+    var instructionBudget: UInt64 = .max
+
+    init(msrs: MSRFile, facts: ProfileFacts) {
+        self.msrs = msrs
+        self.facts = facts
     }
 }
 

@@ -21,6 +21,8 @@ public struct Snapshot: @unchecked Sendable {
     let unbackedWrites: UInt64
     let endAddress: UInt64?
     let memory: MemoryImage
+    /// The profile of the machine that took it.
+    let profileName: String
     /// Which machine took it, and which of its snapshots it is.
     let owner: UInt64
     let serial: UInt64
@@ -42,7 +44,7 @@ extension Machine {
             retiredByForm: Array(UnsafeBufferPointer(start: retiredByForm, count: forms)),
             extraCyclesByForm: Array(UnsafeBufferPointer(start: extraCyclesByForm, count: forms)),
             unbackedReads: memory.unbackedReads, unbackedWrites: memory.unbackedWrites,
-            endAddress: endAddress, memory: image, owner: identity, serial: snapshotSerial)
+            endAddress: endAddress, memory: image, profileName: profile.name, owner: identity, serial: snapshotSerial)
     }
 
     /// Put the machine back exactly as it was when `snapshot` was taken.
@@ -53,7 +55,8 @@ extension Machine {
     /// Throws ``MachineError/snapshotMismatch`` when the snapshot comes from a machine with a
     /// different profile or memory size.
     public func restore(_ snapshot: Snapshot) throws(MachineError) {
-        guard snapshot.memory.size == memory.size, snapshot.msrValues.count == msrs.values.count,
+        guard snapshot.profileName == profile.name, snapshot.memory.size == memory.size,
+              snapshot.msrValues.count == msrs.values.count,
               snapshot.retiredByForm.count == costs.names.count
         else { throw MachineError.snapshotMismatch }
         consumeCodeWrites()

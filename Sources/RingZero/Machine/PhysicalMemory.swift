@@ -14,14 +14,19 @@ import Darwin
 /// cache drop them: self-modifying code), whether the page has been written since the last
 /// snapshot baseline (so a restore copies back only those pages), and whether the page has
 /// ever been written (so a snapshot copies only those; the rest are still zero).
-public final class PhysicalMemory: @unchecked Sendable {
+public final class PhysicalMemory {
     public let size: UInt64
     let bytes: UnsafeMutableRawPointer
     let pageCount: Int
     /// One flag byte per page (`PageFlag`).
     let pageFlags: UnsafeMutablePointer<UInt8>
     /// Set when a store touched a page holding code, until the Op cache has dropped its blocks.
-    var codeWritten = false
+    /// Read after every instruction, so it sits behind a pointer (no exclusivity check).
+    var codeWritten: Bool {
+        get { codeWrittenFlag.pointee }
+        set { codeWrittenFlag.pointee = newValue }
+    }
+    private let codeWrittenFlag: UnsafeMutablePointer<Bool>
     var writtenCodePages: [UInt64] = []
     /// Pages written since the snapshot baseline, each once.
     var dirtyPages: [UInt64] = []
@@ -46,6 +51,8 @@ public final class PhysicalMemory: @unchecked Sendable {
         self.size = size
         bytes = raw
         pageCount = Int((size + Self.pageSize - 1) / Self.pageSize)
+        codeWrittenFlag = .allocate(capacity: 1)
+        codeWrittenFlag.initialize(to: false)
         pageFlags = .allocate(capacity: max(pageCount, 1))
         pageFlags.initialize(repeating: PageFlag.untouched, count: max(pageCount, 1))
     }
@@ -53,6 +60,7 @@ public final class PhysicalMemory: @unchecked Sendable {
     deinit {
         free(bytes)
         pageFlags.deallocate()
+        codeWrittenFlag.deallocate()
     }
 
     @inline(__always) func isCodePage(_ page: Int) -> Bool { pageFlags[page] & PageFlag.code != 0 }

@@ -1,5 +1,6 @@
 // How the arithmetic instructions set the six status flags (SDM Vol. 1 Appendix A and each
-// instruction's "Flags Affected"). Computed eagerly from the operands and the result.
+// instruction's "Flags Affected"): the formulas, from the operands and the result. Arithmetic
+// instructions record their operands and these run only when a flag is read (LazyFlags.swift).
 
 @inline(__always) func sizeMask(_ size: UInt8) -> UInt64 {
     size >= 8 ? .max : (1 << (UInt64(size) * 8)) - 1
