@@ -32,4 +32,28 @@ import Testing
             #expect(fast.state == slow.state, "blob \(hex) in \(mode)")
         }
     }
+
+    /// Valid integer sequences (the cold benchmark's generator) closed into a counted loop:
+    /// register-only ALU, MOV, INC/DEC and Jcc run on the fast forms on the fast path and on the
+    /// generic handlers on the reference path, so every report field must agree, counters and
+    /// per-form breakdown included.
+    @Test func fastFormsAgreeWithTheGenericHandlers() throws {
+        var generator = SequenceGenerator(seed: 0xF00D)
+        for round in 0..<150 {
+            // mov r9d, 7 (loop counter); body; dec r9; jnz body; cmp/test + jcc variety; hlt
+            let body = generator.sequence(length: 12).dropLast()
+            let jcc: [UInt8] = [0x49, 0xFF, 0xC9, 0x75, UInt8(truncatingIfNeeded: -(body.count + 5))]
+            let tail: [UInt8] = [0x48, 0x39, 0xD8, 0x70 + UInt8(round % 16), 0x01, 0x90,  // cmp rax, rbx; jcc +1; nop
+                                 0x85, 0xC9, 0x70 + UInt8((round / 16) % 16), 0x00,         // test ecx, ecx; jcc +0
+                                 0xF4]
+            let code = [0x41, 0xB9, 0x07, 0x00, 0x00, 0x00] + Array(body) + jcc + tail
+            let hex = code.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+            let state = #"{"registers": {"rax": "0x\#(String(round &* 0x9E3779B9, radix: 16))", "rbx": "0x\#(String(round, radix: 16))", "rflags": "0x\#(String(2 | (round & 0x8D5), radix: 16))"}}"#
+            let fast = try makeMachine(hex, state: state)
+            let a = Report(machine: fast, outcome: fast.run(RunOptions(maxInstructions: 10_000))).json
+            let slow = try makeMachine(hex, state: state)
+            let b = Report(machine: slow, outcome: slow.run(RunOptions(maxInstructions: 10_000, referencePath: true))).json
+            #expect(a == b, "round \(round): \(hex)")
+        }
+    }
 }

@@ -23,13 +23,37 @@ public enum Handler: UInt8, Sendable, CaseIterable {
     case cpuid, rdtsc, rdtscp, ud2, int3
     // The privileged families of the mission
     case movToCR, movFromCR, clts, lmsw, rdmsr, wrmsr, getsec, vmxon, vmxoff
+    // Register-only 32- and 64-bit forms of the commonest integer instructions, which the
+    // dispatch loop runs inline (FastPaths.swift). Each means exactly what its generic handler
+    // does; the reference path never produces them, so it checks them.
+    case addRR, addRI, subRR, subRI, andRR, andRI, orRR, orRI, xorRR, xorRI, cmpRR, cmpRI, testRR, testRI
+    case movRR, movRI, incR, decR, jccNear
+
+    /// The generic handler a fast form stands for.
+    var generic: Handler {
+        switch self {
+        case .addRR, .addRI: .add
+        case .subRR, .subRI: .sub
+        case .andRR, .andRI: .and
+        case .orRR, .orRI: .or
+        case .xorRR, .xorRI: .xor
+        case .cmpRR, .cmpRI: .cmp
+        case .testRR, .testRI: .test
+        case .movRR, .movRI: .mov
+        case .incR: .inc
+        case .decR: .dec
+        case .jccNear: .jcc
+        default: self
+        }
+    }
 
     /// Whether the Op ends a block: control flow, and instructions that can change how later
     /// bytes decode (mode switches) or stop the run.
     var endsBlock: Bool {
         switch self {
         case .call, .callIndirect, .ret, .jmp, .jmpIndirect, .jcc, .jrcxz, .loop, .loope, .loopne,
-             .hlt, .unsupported, .movToCR, .lmsw, .wrmsr, .getsec, .vmxon, .vmxoff, .popf, .invalidOpcode, .ud2, .int3:
+             .hlt, .unsupported, .movToCR, .lmsw, .wrmsr, .getsec, .vmxon, .vmxoff, .popf, .invalidOpcode, .ud2, .int3,
+             .jccNear:
             true
         default:
             false

@@ -63,7 +63,9 @@ struct Lowering {
     }
 
     /// The Op for this instruction.
-    func lower(costs: CostModel) -> Op {
+    /// `fastForms`: give the register-only forms of the commonest instructions their fast
+    /// handlers (off on the reference path, which so checks them against the generic ones).
+    func lower(costs: CostModel, fastForms: Bool = false) -> Op {
         var op = Op(handler: .unsupported, address: insn.address, length: UInt8(insn.size), codeMode: mode)
         op.instructionID = insn.id
         op.addressSize = x86.addr_size
@@ -80,8 +82,36 @@ struct Lowering {
         if op.prefixes & Op.prefixLock != 0 && !lockAllowed(op) {
             op.handler = .invalidOpcode
         }
+        if fastForms, let fast = Self.fastForm(of: op) { op.handler = fast }
         costs.price(&op)
         return op
+    }
+
+    /// The fast handler for an Op, if it has the register-only 32- or 64-bit form one covers
+    /// (and, for Jcc, a 64-bit-mode target that is canonical, so it cannot fault).
+    static func fastForm(of op: Op) -> Handler? {
+        guard op.prefixes == 0 else { return nil }
+        if op.handler == .jcc {
+            let target = UInt64(bitPattern: op.imm)
+            let upper = Int64(bitPattern: target) >> 47
+            return op.codeMode == .bits64 && op.size == 8 && (upper == 0 || upper == -1) ? .jccNear : nil
+        }
+        guard op.size == 8 || op.size == 4, op.dstKind == .reg else { return nil }
+        let rr = op.srcKind == .reg && op.srcSize == op.size
+        let ri = op.srcKind == .imm
+        switch op.handler {
+        case .add: return rr ? .addRR : ri ? .addRI : nil
+        case .sub: return rr ? .subRR : ri ? .subRI : nil
+        case .and: return rr ? .andRR : ri ? .andRI : nil
+        case .or: return rr ? .orRR : ri ? .orRI : nil
+        case .xor: return rr ? .xorRR : ri ? .xorRI : nil
+        case .cmp: return rr ? .cmpRR : ri ? .cmpRI : nil
+        case .test: return rr ? .testRR : ri ? .testRI : nil
+        case .mov: return rr ? .movRR : ri ? .movRI : nil
+        case .inc: return op.srcKind == .none ? .incR : nil
+        case .dec: return op.srcKind == .none ? .decR : nil
+        default: return nil
+        }
     }
 
     /// LOCK is legal only on the read-modify-write instructions with a memory destination

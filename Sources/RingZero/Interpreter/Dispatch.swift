@@ -82,6 +82,19 @@ extension Machine {
         case .getsec: try getsec(op)
         case .vmxon: try vmxon(op)
         case .vmxoff: try vmxoff(op)
+        // Fast forms reached outside the fast loop (a hook is registered, or a limit falls
+        // inside the block): the generic handlers.
+        case .addRR, .addRI: try add(op)
+        case .subRR, .subRI: try sub(op)
+        case .andRR, .andRI: try and(op)
+        case .orRR, .orRI: try or(op)
+        case .xorRR, .xorRI: try xor(op)
+        case .cmpRR, .cmpRI: try cmp(op)
+        case .testRR, .testRI: try test(op)
+        case .movRR, .movRI: try mov(op)
+        case .incR: try inc(op)
+        case .decR: try dec(op)
+        case .jccNear: try jcc(op)
         }
     }
 }

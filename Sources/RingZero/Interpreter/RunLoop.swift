@@ -1,8 +1,7 @@
 extension Machine {
     /// Run from the current RIP until a stop reason applies.
     public func run(_ options: RunOptions = RunOptions()) -> RunOutcome {
-        // Two copies of the loop: the one without a before-instruction hook has no trace of it.
-        hooks.beforeInstruction == nil ? dispatch(options, instrumented: false) : dispatch(options, instrumented: true)
+        dispatch(options, instrumented: hooks.beforeInstruction != nil)
     }
 
     /// Execute exactly one instruction (or take one exception) and stop.
@@ -10,7 +9,9 @@ extension Machine {
         run(RunOptions(maxInstructions: instructionCount &+ 1))
     }
 
-    @inline(__always)
+    /// The dispatch loop. A before-instruction hook is honoured only in the generic loop; the
+    /// fast loop, which runs whenever no hook is registered and the block fits the limits, has
+    /// no trace of it.
     private func dispatch(_ options: RunOptions, instrumented: Bool) -> RunOutcome {
         var faults: [FaultRecord] = []
         pendingStop = nil
@@ -48,70 +49,156 @@ extension Machine {
             let ops = cache.base
             var index = block.start
             let end = block.start + block.count
-            while index < end {
-                let op = ops[index]
-                index += 1
-                if !fits {
-                    if executed() >= options.maxInstructions { return finish(.instructionLimit) }
-                    if cycleCount >= maxCycles { return finish(.cycleLimit) }
+            if fits && !instrumented {
+                switch runFastBlocks(block, mode: mode, options, &faults) {
+                case .next, .nextBlock: break
+                case .stop(let exit): return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
                 }
-                if instrumented, let hook = hooks.beforeInstruction {
-                    materializeFlags()
-                    if hook(self, op) == .stop { return finish(.hook) }
-                }
-                state.rip = op.nextAddress
-                do {
-                    try execute(op)
-                } catch {
-                    state.rip = op.address
-                    cycleCount &+= UInt64(costs.cost(.exception))
-                    retiredByForm[Int(CostForm.exception.rawValue)] &+= 1
-                    let record = FaultRecord(
-                        vector: error.vector, errorCode: error.errorCode, rip: op.address,
-                        instruction: op.handler == .invalidOpcode && op.instructionID == 0 ? nil : disassemble(at: op.address)?.text)
-                    // A hook may ask to stop: one watching memory the instruction touched before
-                    // it faulted, or the exception hook itself.
-                    var hookStops = pendingStop == .hook
-                    pendingStop = nil
-                    if let hook = hooks.exception {
+            } else {
+                while index < end {
+                    let op = ops[index]
+                    index += 1
+                    if !fits {
+                        if executed() >= options.maxInstructions { return finish(.instructionLimit) }
+                        if cycleCount >= maxCycles { return finish(.cycleLimit) }
+                    }
+                    if instrumented, let hook = hooks.beforeInstruction {
                         materializeFlags()
-                        if hook(self, record) == .stop { hookStops = true }
+                        if hook(self, op) == .stop { return finish(.hook) }
                     }
-                    if hookStops { return finish(.hook, fault: record) }
-                    if options.onFault == .stop { return finish(.fault, fault: record) }
-                    faults.append(record)
-                    // REP iterations weigh against the same count as the loop's own check.
-                    instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.count)
                     state.rip = op.nextAddress
-                    consumeCodeWrites()
-                    break
-                }
-                if let stop = pendingStop {
-                    pendingStop = nil
-                    switch stop {
-                    case .unsupported:
-                        state.rip = op.address
-                        return finish(.unsupported, instruction: disassemble(at: op.address)?.text)
-                    case .hlt, .hook:
-                        instructionCount &+= 1
-                        cycleCount &+= UInt64(op.cost)
-                        retiredByForm[Int(op.form)] &+= 1
-                        return finish(stop)
-                    default:
-                        // A REP string instruction ran out of budget part-way; it left RIP on
-                        // itself, as an interrupted REP does, and has not retired.
-                        return finish(stop)
+                    switch step(op, options, &faults) {
+                    case .next: continue
+                    case .nextBlock: break
+                    case .stop(let exit): return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
                     }
-                }
-                instructionCount &+= 1
-                cycleCount &+= UInt64(op.cost)
-                retiredByForm[Int(op.form)] &+= 1
-                if memory.codeWritten {
-                    consumeCodeWrites()
                     break
                 }
             }
         }
+    }
+
+    /// The fast loop, from `first` on: fast forms run inline and count into locals, settled into
+    /// the machine's counters before anything else can look at them; the rest go through
+    /// `step`. When a block ends in a fast form (a Jcc, typically closing a loop), the code mode
+    /// cannot have changed, so the next block is looked up and run here too, as long as it fits
+    /// the limits, without going back through `dispatch`. A function of its own so that it stays
+    /// small enough for the optimizer to inline the fast handlers into it.
+    @inline(never)
+    private func runFastBlocks(_ first: OpCache.Block, mode: CodeMode, _ options: RunOptions,
+                               _ faults: inout [FaultRecord]) -> Step {
+        var retired: UInt64 = 0, cycles: UInt64 = 0, alu: UInt64 = 0, branches: UInt64 = 0
+        @inline(__always) func settle() {
+            instructionCount &+= retired
+            cycleCount &+= cycles
+            retiredByForm[Int(CostForm.alu.rawValue)] &+= alu
+            retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= branches
+            retired = 0; cycles = 0; alu = 0; branches = 0
+        }
+        let maxCycles = options.maxCycles ?? .max
+        var block = first
+        while true {
+            let ops = cache.base
+            var index = block.start
+            let end = block.start + block.count
+            var endedFast = false
+            while index < end {
+                let op = ops[index]
+                index += 1
+                state.rip = op.nextAddress
+                if executeFast(op) {
+                    retired &+= 1
+                    cycles &+= UInt64(op.cost)
+                    if op.form == CostForm.alu.rawValue { alu &+= 1 } else { branches &+= 1 }
+                    endedFast = true
+                    continue
+                }
+                endedFast = false
+                settle()
+                let next = step(op, options, &faults)
+                if case .next = next { continue }
+                return next
+            }
+            settle()
+            // Chain to the next block while nothing that could change the mode ran last.
+            guard endedFast, state.rip != endAddress, let next = cache.block(at: state.rip, mode: mode) else { return .next }
+            let executed = instructionCount &+ UInt64(faults.count)
+            guard executed &+ UInt64(next.count) <= options.maxInstructions,
+                  cycleCount &+ next.cost <= maxCycles, cycleCount &+ next.cost >= cycleCount else { return .next }
+            block = next
+        }
+    }
+
+    /// What the loop does after one generic instruction.
+    enum Step {
+        /// Go on with the block.
+        case next
+        /// Leave the block (an exception under `continue`, a store into code).
+        case nextBlock
+        /// End the run.
+        case stop(BlockExit)
+    }
+
+    struct BlockExit {
+        var reason: StopReason
+        var instruction: String?
+        var fault: FaultRecord?
+    }
+
+    /// Execute one Op through its generic handler, with RIP already past it: the exception
+    /// path, the stop requests, the counters, and self-modifying code.
+    private func step(_ op: Op, _ options: RunOptions, _ faults: inout [FaultRecord]) -> Step {
+        do {
+            try execute(op)
+        } catch {
+            state.rip = op.address
+            cycleCount &+= UInt64(costs.cost(.exception))
+            retiredByForm[Int(CostForm.exception.rawValue)] &+= 1
+            let record = FaultRecord(
+                vector: error.vector, errorCode: error.errorCode, rip: op.address,
+                instruction: op.handler == .invalidOpcode && op.instructionID == 0 ? nil : disassemble(at: op.address)?.text)
+            // A hook may ask to stop: one watching memory the instruction touched before it
+            // faulted, or the exception hook itself.
+            var hookStops = pendingStop == .hook
+            pendingStop = nil
+            if let hook = hooks.exception {
+                materializeFlags()
+                if hook(self, record) == .stop { hookStops = true }
+            }
+            if hookStops { return .stop(BlockExit(reason: .hook, fault: record)) }
+            if options.onFault == .stop { return .stop(BlockExit(reason: .fault, fault: record)) }
+            faults.append(record)
+            // REP iterations weigh against the same count as the loop's own check.
+            instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.count)
+            state.rip = op.nextAddress
+            consumeCodeWrites()
+            return .nextBlock
+        }
+        if let stop = pendingStop {
+            pendingStop = nil
+            switch stop {
+            case .unsupported:
+                state.rip = op.address
+                return .stop(BlockExit(reason: .unsupported, instruction: disassemble(at: op.address)?.text))
+            case .hlt, .hook:
+                instructionCount &+= 1
+                cycleCount &+= UInt64(op.cost)
+                retiredByForm[Int(op.form)] &+= 1
+                return .stop(BlockExit(reason: stop))
+            default:
+                // A REP string instruction ran out of budget part-way; it left RIP on itself,
+                // as an interrupted REP does, and has not retired.
+                return .stop(BlockExit(reason: stop))
+            }
+        }
+        instructionCount &+= 1
+        cycleCount &+= UInt64(op.cost)
+        retiredByForm[Int(op.form)] &+= 1
+        if memory.codeWritten {
+            consumeCodeWrites()
+            return .nextBlock
+        }
+        return .next
     }
 
     /// Decode a straight-line block at `address` and store it in the cache.
@@ -120,7 +207,7 @@ extension Machine {
         var pc = address
         let page = address >> 12
         while true {
-            let op = decodeOne(at: pc, mode: mode)
+            let op = decodeOne(at: pc, mode: mode, fastForms: !single)
             ops.append(op)
             pc = op.nextAddress
             if single || op.handler.endsBlock || ops.count >= OpCache.maxBlockLength { break }
@@ -136,11 +223,11 @@ extension Machine {
 
     /// Decode the instruction at `address`: Capstone, then lowering. Bytes Capstone rejects
     /// become a one-byte #UD Op.
-    func decodeOne(at address: UInt64, mode: CodeMode) -> Op {
+    func decodeOne(at address: UInt64, mode: CodeMode, fastForms: Bool = false) -> Op {
         let bytes = memory.peek(address, count: 15)
         let op = bytes.withUnsafeBytes { raw in
             decoder.withInstruction(raw, address: address, mode: mode) { insn in
-                Lowering(insn, mode: mode).lower(costs: costs)
+                Lowering(insn, mode: mode).lower(costs: costs, fastForms: fastForms)
             }
         }
         if var op {

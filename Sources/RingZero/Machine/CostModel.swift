@@ -105,7 +105,7 @@ public struct CostModel: Sendable {
             case 4: return .divide32
             default: return .divide64
             }
-        case .jmp, .jmpIndirect, .call, .callIndirect, .ret, .jcc, .jrcxz, .loop, .loope, .loopne:
+        case .jmp, .jmpIndirect, .call, .callIndirect, .ret, .jcc, .jccNear, .jrcxz, .loop, .loope, .loopne:
             return .branchTaken
         case .stos, .movs: return .stringIteration
         case .push, .pushf: return .store

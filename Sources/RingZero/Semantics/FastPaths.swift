@@ -1,0 +1,84 @@
+// The register-only 32- and 64-bit forms of the commonest integer instructions, run inline by
+// the dispatch loop. Each computes exactly what its generic handler (Arithmetic.swift,
+// DataMovement.swift, ControlFlow.swift) does for that form, with no operand-kind or size
+// switch and nothing that can fault; the reference path decodes without them, so the fast and
+// reference paths agreeing (RobustnessTests, the fuzzer) checks them against the generic ones.
+
+extension Machine {
+    /// Run `op` if it has a fast form; false when it has none (the loop then takes the
+    /// generic path).
+    @inline(__always) func executeFast(_ op: Op) -> Bool {
+        switch op.handler {
+        case .addRR: fastArithmetic(op, .add, fastSource(op)) { $0 &+ $1 }
+        case .addRI: fastArithmetic(op, .add, fastImmediate(op)) { $0 &+ $1 }
+        case .subRR: fastArithmetic(op, .sub, fastSource(op)) { $0 &- $1 }
+        case .subRI: fastArithmetic(op, .sub, fastImmediate(op)) { $0 &- $1 }
+        case .cmpRR: fastCompare(op, .sub, fastSource(op)) { $0 &- $1 }
+        case .cmpRI: fastCompare(op, .sub, fastImmediate(op)) { $0 &- $1 }
+        case .andRR: fastLogic(op, fastSource(op)) { $0 & $1 }
+        case .andRI: fastLogic(op, fastImmediate(op)) { $0 & $1 }
+        case .orRR: fastLogic(op, fastSource(op)) { $0 | $1 }
+        case .orRI: fastLogic(op, fastImmediate(op)) { $0 | $1 }
+        case .xorRR: fastLogic(op, fastSource(op)) { $0 ^ $1 }
+        case .xorRI: fastLogic(op, fastImmediate(op)) { $0 ^ $1 }
+        case .testRR: fastTest(op, fastSource(op))
+        case .testRI: fastTest(op, fastImmediate(op))
+        case .movRR: state.gpr[Int(op.dstReg)] = fastSource(op)
+        case .movRI: state.gpr[Int(op.dstReg)] = fastImmediate(op)
+        case .incR: fastStep(op, .inc) { $0 &+ 1 }
+        case .decR: fastStep(op, .dec) { $0 &- 1 }
+        case .jccNear:
+            // The target was checked canonical when the Op was made.
+            if conditionHolds(op.cond) { state.rip = UInt64(bitPattern: op.imm) } else { charge(op, as: .branchNotTaken) }
+        default:
+            return false
+        }
+        return true
+    }
+
+    @inline(__always) private func fastMask(_ op: Op) -> UInt64 { op.size == 8 ? .max : 0xFFFF_FFFF }
+
+    @inline(__always) private func fastSource(_ op: Op) -> UInt64 { state.gpr[Int(op.srcReg)] & fastMask(op) }
+
+    @inline(__always) private func fastImmediate(_ op: Op) -> UInt64 { UInt64(bitPattern: op.imm) & fastMask(op) }
+
+    /// dst := dst op src; a 32-bit result zero-extends into bits 63:32.
+    @inline(__always) private func fastArithmetic(_ op: Op, _ kind: LazyFlagsKind, _ b: UInt64, _ f: (UInt64, UInt64) -> UInt64) {
+        let d = Int(op.dstReg)
+        let a = state.gpr[d] & fastMask(op)
+        let r = f(a, b) & fastMask(op)
+        state.gpr[d] = r
+        setLazyFlags(kind, a, b, r, op.size)
+    }
+
+    @inline(__always) private func fastCompare(_ op: Op, _ kind: LazyFlagsKind, _ b: UInt64, _ f: (UInt64, UInt64) -> UInt64) {
+        let a = state.gpr[Int(op.dstReg)] & fastMask(op)
+        setLazyFlags(kind, a, b, f(a, b) & fastMask(op), op.size)
+    }
+
+    /// AND, OR, XOR: only the result and size matter to the flags.
+    @inline(__always) private func fastLogic(_ op: Op, _ b: UInt64, _ f: (UInt64, UInt64) -> UInt64) {
+        let d = Int(op.dstReg)
+        let r = f(state.gpr[d] & fastMask(op), b)
+        state.gpr[d] = r
+        lazyKind = .logic
+        lazyResult = r
+        lazySize = op.size
+    }
+
+    @inline(__always) private func fastTest(_ op: Op, _ b: UInt64) {
+        lazyKind = .logic
+        lazyResult = state.gpr[Int(op.dstReg)] & b
+        lazySize = op.size
+    }
+
+    /// INC, DEC: CF is kept in the pending record.
+    @inline(__always) private func fastStep(_ op: Op, _ kind: LazyFlagsKind, _ f: (UInt64) -> UInt64) {
+        let d = Int(op.dstReg)
+        let a = state.gpr[d] & fastMask(op)
+        let r = f(a) & fastMask(op)
+        let cf = carryFlag
+        state.gpr[d] = r
+        setLazyFlags(kind, a, 1, r, op.size, carry: cf)
+    }
+}
