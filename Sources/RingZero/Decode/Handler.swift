@@ -29,6 +29,15 @@ public enum Handler: UInt8, Sendable, CaseIterable {
     case addRR, addRI, subRR, subRI, andRR, andRI, orRR, orRI, xorRR, xorRI, cmpRR, cmpRI, testRR, testRI
     case movRR, movRI, incR, decR, jccNear
 
+    /// Whether the handler reads the instruction or cycle counters (the TSC, a REP budget), so
+    /// the fast loop must settle them before running it.
+    var readsCounters: Bool {
+        switch self {
+        case .rdtsc, .rdtscp, .rdmsr, .wrmsr, .stos, .movs: true
+        default: false
+        }
+    }
+
     /// The generic handler a fast form stands for.
     var generic: Handler {
         switch self {

@@ -87,6 +87,12 @@ struct HookTable {
     var controlRegisterWrite: ((Machine, ControlRegisterWrite) -> HookAction)?
     var transition: ((Machine, OperationTransition) -> HookAction)?
     var memory: [(range: ClosedRange<UInt64>, hook: (Machine, MemoryAccess) -> HookAction)] = []
+
+    /// Whether any hook is registered.
+    var isActive: Bool {
+        beforeInstruction != nil || exception != nil || rdmsr != nil || wrmsr != nil
+            || controlRegisterWrite != nil || transition != nil || !memory.isEmpty
+    }
 }
 
 extension Machine {

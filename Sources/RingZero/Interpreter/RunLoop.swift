@@ -21,6 +21,9 @@ extension Machine {
         consumeCodeWrites()
 
         materializeFlags()
+        // With a hook registered every instruction takes the generic loop, whose counters are
+        // exact after each one, so a hook sees the machine as it is.
+        let hooked = hooks.isActive
         func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
             // Outside the loop `state` is exact: compute any pending status flags.
             materializeFlags()
@@ -49,7 +52,7 @@ extension Machine {
             let ops = cache.base
             var index = block.start
             let end = block.start + block.count
-            if fits && !instrumented {
+            if fits && !hooked {
                 switch runFastBlocks(block, mode: mode, options, &faults) {
                 case .next, .nextBlock: break
                 case .stop(let exit): return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
@@ -114,14 +117,36 @@ extension Machine {
                     continue
                 }
                 endedFast = false
-                settle()
-                let next = step(op, options, &faults)
-                if case .next = next { continue }
-                return next
+                // The generic handler, inline: only handlers that read the counters need them
+                // settled first; the rest add to them.
+                if op.handler.readsCounters { settle() }
+                do {
+                    try execute(op)
+                } catch {
+                    settle()
+                    return takeException(error, at: op, options, &faults)
+                }
+                if pendingStop != nil {
+                    settle()
+                    return takeStop(at: op)
+                }
+                retired &+= 1
+                cycles &+= UInt64(op.cost)
+                retiredByForm[Int(op.form)] &+= 1
+                if memory.codeWritten {
+                    settle()
+                    consumeCodeWrites()
+                    return .nextBlock
+                }
             }
             settle()
-            // Chain to the next block while nothing that could change the mode ran last.
-            guard endedFast, state.rip != endAddress, let next = cache.block(at: state.rip, mode: mode) else { return .next }
+            // Chain to the next block. After a fast form the code mode cannot have changed;
+            // after a generic instruction it is computed again.
+            if !endedFast {
+                let now = state.codeMode
+                if now != mode { return .next }
+            }
+            guard state.rip != endAddress, let next = cache.block(at: state.rip, mode: mode) else { return .next }
             let executed = instructionCount &+ UInt64(faults.count)
             guard executed &+ UInt64(next.count) <= options.maxInstructions,
                   cycleCount &+ next.cost <= maxCycles, cycleCount &+ next.cost >= cycleCount else { return .next }
@@ -151,46 +176,9 @@ extension Machine {
         do {
             try execute(op)
         } catch {
-            state.rip = op.address
-            cycleCount &+= UInt64(costs.cost(.exception))
-            retiredByForm[Int(CostForm.exception.rawValue)] &+= 1
-            let record = FaultRecord(
-                vector: error.vector, errorCode: error.errorCode, rip: op.address,
-                instruction: op.handler == .invalidOpcode && op.instructionID == 0 ? nil : disassemble(at: op.address)?.text)
-            // A hook may ask to stop: one watching memory the instruction touched before it
-            // faulted, or the exception hook itself.
-            var hookStops = pendingStop == .hook
-            pendingStop = nil
-            if let hook = hooks.exception {
-                materializeFlags()
-                if hook(self, record) == .stop { hookStops = true }
-            }
-            if hookStops { return .stop(BlockExit(reason: .hook, fault: record)) }
-            if options.onFault == .stop { return .stop(BlockExit(reason: .fault, fault: record)) }
-            faults.append(record)
-            // REP iterations weigh against the same count as the loop's own check.
-            instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.count)
-            state.rip = op.nextAddress
-            consumeCodeWrites()
-            return .nextBlock
+            return takeException(error, at: op, options, &faults)
         }
-        if let stop = pendingStop {
-            pendingStop = nil
-            switch stop {
-            case .unsupported:
-                state.rip = op.address
-                return .stop(BlockExit(reason: .unsupported, instruction: disassemble(at: op.address)?.text))
-            case .hlt, .hook:
-                instructionCount &+= 1
-                cycleCount &+= UInt64(op.cost)
-                retiredByForm[Int(op.form)] &+= 1
-                return .stop(BlockExit(reason: stop))
-            default:
-                // A REP string instruction ran out of budget part-way; it left RIP on itself,
-                // as an interrupted REP does, and has not retired.
-                return .stop(BlockExit(reason: stop))
-            }
-        }
+        if pendingStop != nil { return takeStop(at: op) }
         instructionCount &+= 1
         cycleCount &+= UInt64(op.cost)
         retiredByForm[Int(op.form)] &+= 1
@@ -199,6 +187,54 @@ extension Machine {
             return .nextBlock
         }
         return .next
+    }
+
+    /// An exception: charge its delivery, record it, ask the exception hook, apply the policy.
+    @inline(never)
+    private func takeException(_ error: GuestException, at op: Op, _ options: RunOptions, _ faults: inout [FaultRecord]) -> Step {
+        state.rip = op.address
+        cycleCount &+= UInt64(costs.cost(.exception))
+        retiredByForm[Int(CostForm.exception.rawValue)] &+= 1
+        let record = FaultRecord(
+            vector: error.vector, errorCode: error.errorCode, rip: op.address,
+            instruction: op.handler == .invalidOpcode && op.instructionID == 0 ? nil : disassemble(at: op.address)?.text)
+        // A hook may ask to stop: one watching memory the instruction touched before it
+        // faulted, or the exception hook itself.
+        var hookStops = pendingStop == .hook
+        pendingStop = nil
+        if let hook = hooks.exception {
+            materializeFlags()
+            if hook(self, record) == .stop { hookStops = true }
+        }
+        if hookStops { return .stop(BlockExit(reason: .hook, fault: record)) }
+        if options.onFault == .stop { return .stop(BlockExit(reason: .fault, fault: record)) }
+        faults.append(record)
+        // REP iterations weigh against the same count as the loop's own check.
+        instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.count)
+        state.rip = op.nextAddress
+        consumeCodeWrites()
+        return .nextBlock
+    }
+
+    /// A handler asked to stop (HLT, an unsupported instruction, a hook, a REP budget).
+    @inline(never)
+    private func takeStop(at op: Op) -> Step {
+        guard let stop = pendingStop else { return .next }
+        pendingStop = nil
+        switch stop {
+        case .unsupported:
+            state.rip = op.address
+            return .stop(BlockExit(reason: .unsupported, instruction: disassemble(at: op.address)?.text))
+        case .hlt, .hook:
+            instructionCount &+= 1
+            cycleCount &+= UInt64(op.cost)
+            retiredByForm[Int(op.form)] &+= 1
+            return .stop(BlockExit(reason: stop))
+        default:
+            // A REP string instruction ran out of budget part-way; it left RIP on itself, as
+            // an interrupted REP does, and has not retired.
+            return .stop(BlockExit(reason: stop))
+        }
     }
 
     /// Decode a straight-line block at `address` and store it in the cache.
