@@ -2,6 +2,11 @@
 /// so RDMSR/WRMSR cost a hash probe, not a dictionary lookup with hashing of a generic key.
 public struct MSRFile: Equatable, Sendable {
     public private(set) var descriptors: [MSRDescriptor]
+    /// What RDMSR and WRMSR need of each descriptor, parallel to `descriptors`, as plain values
+    /// (no name string): reading one costs no reference counting.
+    private(set) var behaviours: [MSRBehaviour]
+    /// The MSR indices, parallel to `descriptors`, for the lookup.
+    private var indices: [UInt32]
     /// Current values, parallel to `descriptors`.
     var values: [UInt64]
     /// Open-addressing table of slot + 1 (0 = empty), sized to a power of two.
@@ -10,6 +15,8 @@ public struct MSRFile: Equatable, Sendable {
 
     init(descriptors: [MSRDescriptor]) {
         self.descriptors = descriptors
+        self.behaviours = descriptors.map(MSRBehaviour.init)
+        self.indices = descriptors.map(\.index)
         self.values = descriptors.map(\.reset)
         var size = 16
         while size < descriptors.count * 4 { size *= 2 }
@@ -32,7 +39,7 @@ public struct MSRFile: Equatable, Sendable {
         while true {
             let s = Int(table[h])
             if s == 0 { return nil }
-            if descriptors[s - 1].index == index { return s - 1 }
+            if indices[s - 1] == index { return s - 1 }
             h = (h + 1) & tableMask
         }
     }
@@ -53,5 +60,24 @@ public struct MSRFile: Equatable, Sendable {
     /// Back to every reset value.
     mutating func reset() {
         for i in descriptors.indices { values[i] = descriptors[i].reset }
+    }
+}
+
+/// The part of an `MSRDescriptor` the instructions use, without its name.
+struct MSRBehaviour: Equatable, Sendable {
+    var gpMask: UInt64
+    var ignoreMask: UInt64
+    var lockBit: UInt64
+    var readOnly: Bool
+    var canonical: Bool
+    var rule: MSRRule
+
+    init(_ d: MSRDescriptor) {
+        gpMask = d.gpMask
+        ignoreMask = d.ignoreMask
+        lockBit = d.lockBit
+        readOnly = d.readOnly
+        canonical = d.canonical
+        rule = d.rule
     }
 }

@@ -34,7 +34,7 @@ extension Machine {
             }
         }
         let slot = try msrSlot(index)
-        let descriptor = msrs.descriptors[slot]
+        let descriptor = msrs.behaviours[slot]
         let value: UInt64
         switch descriptor.rule {
         case .efer: value = state.efer
@@ -60,7 +60,7 @@ extension Machine {
             }
         }
         let slot = try msrSlot(index)
-        let descriptor = msrs.descriptors[slot]
+        let descriptor = msrs.behaviours[slot]
         let old = descriptor.rule == .efer ? state.efer : msrs.values[slot]
         if descriptor.readOnly { throw fault(.GP) }
         // A locked MSR refuses every write, even of the value it holds (seed §23.7).
