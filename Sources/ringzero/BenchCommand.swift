@@ -42,7 +42,7 @@ struct BenchCommand: ParsableCommand {
         var results: [BenchmarkResult] = []
         for w in workload.isEmpty ? Workload.standard : workload {
             do {
-                results.append(try Benchmark.run(w, options: options))
+                results.append(try WorkloadRunner.run(w, options: options))
             } catch {
                 throw fail("internal error: \(error)", status: ExitStatus.software)
             }
@@ -58,7 +58,7 @@ struct BenchCommand: ParsableCommand {
 
     func json(_ results: [BenchmarkResult]) -> String {
         JSONValue.object([
-            ("host", .string(Benchmark.host)),
+            ("host", .string(WorkloadRunner.host)),
             ("workloads", .array(results.map { r in
                 .object([
                     ("name", .string(r.workload.rawValue)),
@@ -81,7 +81,7 @@ struct BenchCommand: ParsableCommand {
             return s
         }
         func pow10(_ n: Int) -> Double { (0..<n).reduce(1.0) { a, _ in a * 10 } }
-        var lines = ["host: \(Benchmark.host)",
+        var lines = ["host: \(WorkloadRunner.host)",
                      "workload".padding(18) + "ns/instr".padding(10) + "instr/s".padding(14) + "exec/s".padding(12) + "ns/exec"]
         for r in results {
             lines.append(r.workload.rawValue.padding(18) + fmt(r.nsPerInstruction, 2).padding(10)

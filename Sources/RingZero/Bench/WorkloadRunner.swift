@@ -44,7 +44,7 @@ public struct BenchmarkError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Runs the workloads of ``Workload``.
-public enum Benchmark {
+public enum WorkloadRunner {
     /// The host processor's name (Linux: /proc/cpuinfo), for reports.
     public static var host: String {
         guard let file = fopen("/proc/cpuinfo", "r") else { return "unknown" }
