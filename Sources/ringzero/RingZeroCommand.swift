@@ -13,6 +13,6 @@ struct RingZeroCommand: ParsableCommand {
         Exit status: 0 the run completed (guest faults included), 64 bad command line, \
         65 bad input data, 66 an input file cannot be read, 70 internal error.
         """,
-        subcommands: [RunCommand.self, DisasmCommand.self, ProfilesCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, DisasmCommand.self, ProfilesCommand.self, BenchCommand.self, FuzzCommand.self]
     )
 }

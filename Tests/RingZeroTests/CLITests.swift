@@ -37,6 +37,18 @@ import Testing
 
     let example = "Fixtures/examples/vmx-enable.bin"
 
+    /// `ringzero fuzz` runs a fixed seed cleanly and says so; bad options are exit 64.
+    @Test func fuzzSmokeRun() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ringzero-fuzz-\(UUID().uuidString)").path
+        let r = try ringzero(["fuzz", "--seed", "5", "--iterations", "300", "--jobs", "2", "--out", out])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("executions 300,") && r.stdout.contains("violations 0"))
+        // No violation, no reproducer folder.
+        #expect(!FileManager.default.fileExists(atPath: out))
+        expectError(try ringzero(["fuzz", "--iterations", "5", "--duration", "1s"]), status: 64, mentioning: "--duration")
+        expectError(try ringzero(["fuzz", "--length", "0"]), status: 64, mentioning: "--length")
+    }
+
     /// The example tool built on the library (Examples/ProfileDiff) prints where profiles diverge.
     @Test func profileDiffExample() throws {
         let process = Process()

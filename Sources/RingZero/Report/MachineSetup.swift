@@ -39,6 +39,17 @@ public struct MachineSetup: Sendable {
         } catch {
             throw InputError("internal error: cannot create the machine: \(error)", kind: .internalError)
         }
+        try configure(machine, blob: blob)
+        return machine
+    }
+
+    /// Set up an existing machine of this setup's profile and memory size as `makeMachine`
+    /// would a new one. The machine must be fresh or restored to a snapshot of a fresh one
+    /// (memory all zero): only the blob and the state file's regions are written.
+    public func configure(_ machine: Machine, blob: [UInt8]) throws(InputError) {
+        guard machine.profile.name == profile.name, machine.memory.size == memorySize else {
+            throw InputError("internal error: the machine does not match the setup's profile or memory size", kind: .internalError)
+        }
         guard loadAddress < memorySize else {
             throw InputError("load address 0x\(String(loadAddress, radix: 16)) is outside guest memory (size 0x\(String(memorySize, radix: 16)))")
         }
@@ -93,7 +104,6 @@ public struct MachineSetup: Sendable {
         if let v = field("memory") { try applyMemory(v, to: machine) }
         try Self.checkConsistency(machine.state, profile: profile, requestedMode: field("mode") == nil ? nil : mode, cpl: cpl)
         machine.refreshDerivedState()
-        return machine
     }
 
     /// The architectural state a mode starts in (interface "Defaults per mode").

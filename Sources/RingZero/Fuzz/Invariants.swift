@@ -1,0 +1,83 @@
+/// A property every reachable machine state has, checked by the fuzzer after every instruction.
+/// docs/fuzzing.md explains each one and where it comes from.
+public enum Invariant: String, Sendable, CaseIterable {
+    /// VMX operation implies CR4.VMXE = 1 (SDM Vol. 3C §23.7: it cannot be cleared there).
+    case vmxImpliesVMXE = "vmx-implies-cr4-vmxe"
+    /// In VMX operation CR0 and CR4 fit IA32_VMX_CR0/CR4_FIXED0/1 (§23.8).
+    case vmxFixedBits = "vmx-fixed-bits"
+    /// A locked IA32_FEATURE_CONTROL never changes (§23.7; SDM Vol. 4).
+    case lockedFeatureControl = "locked-feature-control-constant"
+    /// SMX operation begins only through GETSEC[SENTER] (SDM Vol. 2D ch. 7).
+    case smxOnlyBySENTER = "smx-only-by-senter"
+    /// RFLAGS bit 1 is set and its reserved bits (3, 5, 15, 22-63) are clear.
+    case rflagsReserved = "rflags-reserved-bits"
+    /// CPL and mode agree with CS, CR0 and IA32_EFER: CPL 0 in real-address mode, 3 in
+    /// virtual-8086 mode; EFER.LMA = EFER.LME AND CR0.PG; CS.L only in IA-32e mode.
+    case modeConsistency = "cpl-and-mode-consistent"
+    /// The fast path (cached Ops, fast forms, chaining) and the reference path (every
+    /// instruction decoded afresh, generic handlers) give the same report, counters included.
+    case fastMatchesReference = "fast-path-matches-reference-path"
+    /// The run with hooks registered (the generic loop) gives the same report as without.
+    case hookedMatchesFast = "hooked-run-matches-plain-run"
+}
+
+/// What the fuzzer found: the invariant, what was seen, and the case (already minimized when
+/// it comes from `FuzzEngine`).
+public struct Violation: Sendable {
+    public var invariant: Invariant
+    public var detail: String
+    public var fuzzCase: FuzzCase
+}
+
+/// Checks the state invariants between instructions of one run.
+struct InvariantChecker {
+    let fixed: (cr0: (UInt64, UInt64), cr4: (UInt64, UInt64))
+    var lockedFeatureControl: UInt64?
+    var wasInSMX: Bool
+    var previousWasSENTER = false
+
+    init(machine: Machine) {
+        let m = { (i: UInt32) in machine.msrValue(i) ?? 0 }
+        fixed = ((m(MSRIndex.IA32_VMX_CR0_FIXED0), m(MSRIndex.IA32_VMX_CR0_FIXED1)),
+                 (m(MSRIndex.IA32_VMX_CR4_FIXED0), m(MSRIndex.IA32_VMX_CR4_FIXED1)))
+        let fc = machine.msrValue(MSRIndex.IA32_FEATURE_CONTROL) ?? 0
+        lockedFeatureControl = fc & FeatureControl.lock != 0 ? fc : nil
+        wasInSMX = machine.state.smx.operation
+    }
+
+    /// Check the machine as it is now; `next` is the instruction about to run (nil at the end).
+    mutating func check(_ machine: Machine, next: Op?) -> (Invariant, String)? {
+        let s = machine.state
+        func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+        if s.vmx.operation == .root {
+            if s.cr4 & CR4.VMXE == 0 { return (.vmxImpliesVMXE, "VMX root operation with CR4 = \(hex(s.cr4))") }
+            let fits0 = s.cr0 & fixed.cr0.0 == fixed.cr0.0 && s.cr0 & ~fixed.cr0.1 == 0
+            let fits4 = s.cr4 & fixed.cr4.0 == fixed.cr4.0 && s.cr4 & ~fixed.cr4.1 == 0
+            if !fits0 || !fits4 { return (.vmxFixedBits, "VMX root operation with CR0 = \(hex(s.cr0)), CR4 = \(hex(s.cr4))") }
+        }
+        let fc = machine.msrValue(MSRIndex.IA32_FEATURE_CONTROL) ?? 0
+        if let locked = lockedFeatureControl {
+            if fc != locked { return (.lockedFeatureControl, "locked at \(hex(locked)), now \(hex(fc))") }
+        } else if fc & FeatureControl.lock != 0 {
+            lockedFeatureControl = fc
+        }
+        if s.smx.operation && !wasInSMX && !previousWasSENTER {
+            return (.smxOnlyBySENTER, "SMX operation began at RIP \(hex(s.rip)) without GETSEC[SENTER]")
+        }
+        wasInSMX = s.smx.operation
+        if s.rflags & RFLAGS.reserved1 == 0 || s.rflags & ~(RFLAGS.defined | RFLAGS.reserved1) != 0 {
+            return (.rflagsReserved, "RFLAGS = \(hex(s.rflags))")
+        }
+        let mode = s.mode, cpl = s.cpl
+        if (mode == .real && cpl != 0) || (mode == .v8086 && cpl != 3) {
+            return (.modeConsistency, "\(mode.rawValue) mode at CPL \(cpl)")
+        }
+        let lma = s.efer & EFER.LMA != 0
+        if lma != (s.efer & EFER.LME != 0 && s.cr0 & CR0.PG != 0) {
+            return (.modeConsistency, "EFER = \(hex(s.efer)) with CR0 = \(hex(s.cr0))")
+        }
+        if s.cs.l && !lma { return (.modeConsistency, "CS.L set outside IA-32e mode") }
+        previousWasSENTER = next.map { $0.handler == .getsec && s[.rax] & 0xFFFF_FFFF == 4 } ?? false
+        return nil
+    }
+}

@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import RingZero
+
+struct FuzzCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fuzz",
+        abstract: "Generate and run instruction sequences, check invariants, save reproducers.",
+        discussion: """
+        Each case is a starting state and a sequence of the mission's instructions with the \
+        integer instructions around them, operands chosen to hit the SDM's rules. Every case runs \
+        on the fast path, on the reference path, and with a hook that checks the invariants of \
+        docs/fuzzing.md before every instruction; the three reports must agree. A violation is \
+        minimized and saved to --out as BLOB.bin, BLOB.state.json and BLOB.violation.json, \
+        replayable with `ringzero run BLOB.bin --state BLOB.state.json --profile P`. \
+        Exit status 1 when a violation was found.
+        """
+    )
+
+    @Option(help: "Seed; the same seed, profile, length and mode give the same cases.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Number of cases to run (default 10000 unless --duration is given).")
+    var iterations: UInt64?
+
+    @Option(help: "Run for this long instead: seconds, or with s, m or h (30s, 5m).")
+    var duration: Duration?
+
+    @Option(help: "CPU profile: a built-in name or a profile JSON file.")
+    var profile: String = "i7-5600u"
+
+    @Option(help: "Instructions (with their operand loads) per sequence.")
+    var length: Int = 16
+
+    @Option(help: "Starting mode of every case (real, protected, v8086, compat, long); mixed when omitted.")
+    var mode: OperatingMode?
+
+    @Option(help: "Folder for reproducers.")
+    var out: String = "fuzz-out"
+
+    @Option(help: "Parallel workers (default: the machine's cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard length >= 1 && length <= 256 else { throw ValidationError("--length must be 1 to 256") }
+        guard jobs >= 1 && jobs <= 256 else { throw ValidationError("--jobs must be 1 to 256") }
+        if iterations != nil && duration != nil { throw ValidationError("give --iterations or --duration, not both") }
+    }
+
+    func run() throws {
+        let engine = FuzzEngine(profile: try loadProfile(profile), length: length, mode: mode)
+        let limit = duration == nil ? (iterations ?? 10_000) : UInt64.max
+        let deadline = duration.map { Date().addingTimeInterval($0.seconds) }
+        let campaign = Campaign()
+        let start = Date()
+
+        let group = DispatchGroup()
+        for worker in 0..<jobs {
+            group.enter()
+            DispatchQueue.global().async {
+                defer { group.leave() }
+                guard let fuzzer = try? engine.makeWorker() else {
+                    campaign.record(rejected: "cannot create the worker's machines")
+                    return
+                }
+                var index = UInt64(worker)
+                while index < limit && !campaign.stopped {
+                    if let deadline, Date() >= deadline { break }
+                    let c = engine.fuzzCase(seed: seed, index: index)
+                    switch fuzzer.evaluate(c) {
+                    case .passed(let outcome): campaign.record(outcome: outcome)
+                    case .rejected(let why): campaign.record(rejected: why)
+                    case .violated(let v): campaign.record(violation: engine.minimize(v), index: index)
+                    }
+                    index += UInt64(jobs)
+                }
+            }
+        }
+
+        // Progress: one line redrawn in place on a terminal, a plain line every 5 s otherwise.
+        let terminal = isatty(STDERR_FILENO) != 0
+        var lastPlain = Date()
+        while group.wait(timeout: .now() + .milliseconds(500)) == .timedOut {
+            let line = campaign.progress(since: start)
+            if terminal {
+                FileHandle.standardError.write(Data(("\r" + line + "   ").utf8))
+            } else if Date().timeIntervalSince(lastPlain) >= 5 {
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+                lastPlain = Date()
+            }
+        }
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+
+        let found = campaign.violations
+        var lines = [campaign.progress(since: start)]
+        if let why = campaign.firstRejection { lines.append("generator made states a state file may not hold (bug): \(why)") }
+        if !found.isEmpty {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            for (index, v) in found {
+                let name = "violation-\(seed)-\(index)"
+                let base = (out as NSString).appendingPathComponent(name)
+                try Data(v.fuzzCase.blob).write(to: URL(fileURLWithPath: base + ".bin"))
+                try Data((v.fuzzCase.state.formatted() + "\n").utf8).write(to: URL(fileURLWithPath: base + ".state.json"))
+                let report = JSONValue.object([
+                    ("invariant", .string(v.invariant.rawValue)), ("detail", .string(v.detail)),
+                    ("seed", .int(seed)), ("index", .int(index)), ("profile", .string(engine.profile.name)),
+                    ("mode", .string(v.fuzzCase.mode.rawValue)), ("instructions", .int(v.fuzzCase.chunks.count)),
+                    ("replay", .string("ringzero run \(base).bin --state \(base).state.json --profile \(engine.profile.name) --format json")),
+                ])
+                try Data((report.formatted() + "\n").utf8).write(to: URL(fileURLWithPath: base + ".violation.json"))
+                lines.append("VIOLATION \(v.invariant.rawValue): \(v.detail)")
+                lines.append("  reproducer: \(base).bin, \(base).state.json (\(v.fuzzCase.chunks.count) instructions)")
+            }
+        }
+        emit(lines.joined(separator: "\n"))
+        if !found.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// The campaign's shared counters, updated by every worker.
+final class Campaign: @unchecked Sendable {
+    private let lock = NSLock()
+    private var executions: UInt64 = 0
+    private var outcomes = Set<String>()
+    private var rejected: UInt64 = 0
+    private(set) var firstRejection: String?
+    private var found: [(UInt64, Violation)] = []
+    /// Workers stop once this many violations are in hand.
+    static let violationLimit = 10
+
+    var stopped: Bool { lock.withLock { found.count >= Self.violationLimit } }
+    var violations: [(UInt64, Violation)] { lock.withLock { found.sorted { $0.0 < $1.0 } } }
+
+    func record(outcome: String) {
+        lock.withLock {
+            executions += 1
+            outcomes.insert(outcome)
+        }
+    }
+
+    func record(rejected why: String) {
+        lock.withLock {
+            executions += 1
+            rejected += 1
+            if firstRejection == nil { firstRejection = why }
+        }
+    }
+
+    func record(violation: Violation, index: UInt64) {
+        lock.withLock {
+            executions += 1
+            found.append((index, violation))
+        }
+    }
+
+    func progress(since start: Date) -> String {
+        lock.withLock {
+            let elapsed = max(Date().timeIntervalSince(start), 0.001)
+            return "executions \(executions), \(Int(Double(executions) / elapsed))/s, distinct outcomes \(outcomes.count), violations \(found.count)"
+                + (rejected > 0 ? ", rejected states \(rejected)" : "")
+        }
+    }
+}
+
+/// A duration option: seconds, or with s, m or h.
+struct Duration: ExpressibleByArgument {
+    var seconds: Double
+
+    init?(argument: String) {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+        var text = argument
+        var scale = 1.0
+        if let last = text.last, let unit = units[last] {
+            scale = unit
+            text.removeLast()
+        }
+        guard let value = Double(text), value > 0, value.isFinite else { return nil }
+        seconds = value * scale
+    }
+}
