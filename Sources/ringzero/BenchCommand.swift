@@ -32,12 +32,34 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Output form: text or json.")
     var format: OutputFormat = .text
 
+    @Option(help: "CI gate: check the deterministic counters and the speed-up over decoding against this file (Benchmarks/gate.json); exit 1 on a failure.")
+    var gate: String?
+
+    @Option(name: .customLong("write-gate"), help: "Record this build's counters into the gate file (keeps its factors and scale).")
+    var writeGate: String?
+
     func validate() throws {
+        if gate != nil && writeGate != nil { throw ValidationError("give --gate or --write-gate, not both") }
         guard repetitions >= 1 && repetitions <= 1000 else { throw ValidationError("--repetitions must be 1 to 1000") }
         guard scale > 0 && scale <= 1000 else { throw ValidationError("--scale must be above 0 and at most 1000") }
     }
 
     func run() throws {
+        if let path = gate ?? writeGate {
+            let g = try BenchGate.read(path)
+            let options = BenchmarkOptions(repetitions: repetitions, scale: g.scale, hooks: false, profile: try loadProfile(g.profile))
+            let result: (lines: [String], passed: Bool)
+            do {
+                result = try g.check(options, write: writeGate)
+            } catch let error as ExitCode {
+                throw error
+            } catch {
+                throw fail("internal error: \(error)", status: ExitStatus.software)
+            }
+            emit((["host: \(WorkloadRunner.host)"] + result.lines).joined(separator: "\n"))
+            if !result.passed { throw ExitCode(1) }
+            return
+        }
         let options = BenchmarkOptions(repetitions: repetitions, scale: scale, hooks: hooks, profile: try loadProfile(profile))
         var results: [BenchmarkResult] = []
         for w in workload.isEmpty ? Workload.standard : workload {

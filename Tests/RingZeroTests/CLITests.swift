@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RingZero
 
 /// The `ringzero` executable's exit statuses and one-line errors (interface: 0, 64, 65, 66).
 @Suite struct CLITests {
@@ -47,6 +48,29 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
         expectError(try ringzero(["fuzz", "--iterations", "5", "--duration", "1s"]), status: 64, mentioning: "--duration")
         expectError(try ringzero(["fuzz", "--length", "0"]), status: 64, mentioning: "--length")
+    }
+
+    /// `ringzero bench --gate` compares the deterministic counters with a committed file and
+    /// fails (exit 1) on a difference.
+    @Test func benchGateChecksTheCounters() throws {
+        let committed = try JSONValue.parse(String(contentsOf: packageRoot.appendingPathComponent("Benchmarks/gate.json"), encoding: .utf8))
+        guard case .object(let counters)? = committed["counters"], case .object(let w1)? = counters.first(where: { $0.0 == "w1-alu" })?.1 else {
+            Issue.record("Benchmarks/gate.json has no w1-alu counters")
+            return
+        }
+        func gate(_ instructions: JSONValue) throws -> Result {
+            let file = JSONValue.object([
+                ("scale", committed["scale"] ?? .number("0.02")), ("profile", .string("i7-5600u")),
+                ("minimumSpeedupOverDecode", .object([])),
+                ("counters", .object([("w1-alu", .object([("guestInstructions", instructions), ("modelledCycles", w1[1].1)]))])),
+            ])
+            let path = try temporaryFile(Array(file.formatted().utf8), suffix: ".json")
+            return try ringzero(["bench", "--gate", path, "--repetitions", "1"])
+        }
+        let same = try gate(w1[0].1)
+        #expect(same.status == 0 && same.stdout.contains("ok   w1-alu counters"), "\(same.stdout)\(same.stderr)")
+        let changed = try gate(.number("12345"))
+        #expect(changed.status == 1 && changed.stdout.contains("FAIL w1-alu counters"))
     }
 
     /// The example tool built on the library (Examples/ProfileDiff) prints where profiles diverge.
