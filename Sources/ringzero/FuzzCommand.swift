@@ -38,10 +38,31 @@ struct FuzzCommand: ParsableCommand {
     @Option(help: "Folder for reproducers.")
     var out: String = "fuzz-out"
 
+    @Flag(help: "Raw mode: random bytes and mutated blobs of --corpus instead of structured sequences.")
+    var raw = false
+
+    @Option(help: "With --raw: a folder whose *.bin files (searched recursively) are mutated, e.g. Fixtures.")
+    var corpus: String?
+
     @Option(help: "Parallel workers (default: the machine's cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    /// Every *.bin under a folder (at most 4 KiB each).
+    static func corpusBlobs(_ folder: String) throws -> [[UInt8]] {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else {
+            throw fail("cannot read corpus folder \(folder)", status: ExitStatus.noInput)
+        }
+        var blobs: [[UInt8]] = []
+        for case let path as String in walker where path.hasSuffix(".bin") {
+            if let data = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent(path)), data.count <= 4096, !data.isEmpty {
+                blobs.append([UInt8](data))
+            }
+        }
+        return blobs.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
     func validate() throws {
+        if corpus != nil && !raw { throw ValidationError("--corpus goes with --raw") }
         guard length >= 1 && length <= 256 else { throw ValidationError("--length must be 1 to 256") }
         guard jobs >= 1 && jobs <= 256 else { throw ValidationError("--jobs must be 1 to 256") }
         if iterations != nil && duration != nil { throw ValidationError("give --iterations or --duration, not both") }
@@ -49,6 +70,7 @@ struct FuzzCommand: ParsableCommand {
 
     func run() throws {
         let engine = FuzzEngine(profile: try loadProfile(profile), length: length, mode: mode)
+        let blobs = try corpus.map(Self.corpusBlobs) ?? []
         let limit = duration == nil ? (iterations ?? 10_000) : UInt64.max
         let deadline = duration.map { Date().addingTimeInterval($0.seconds) }
         let campaign = Campaign()
@@ -66,7 +88,7 @@ struct FuzzCommand: ParsableCommand {
                 var index = UInt64(worker)
                 while index < limit && !campaign.stopped {
                     if let deadline, Date() >= deadline { break }
-                    let c = engine.fuzzCase(seed: seed, index: index)
+                    let c = raw ? engine.rawCase(seed: seed, index: index, corpus: blobs) : engine.fuzzCase(seed: seed, index: index)
                     switch fuzzer.evaluate(c) {
                     case .passed(let outcome): campaign.record(outcome: outcome)
                     case .rejected(let why): campaign.record(rejected: why)
@@ -95,25 +117,34 @@ struct FuzzCommand: ParsableCommand {
         var lines = [campaign.progress(since: start)]
         if let why = campaign.firstRejection { lines.append("generator made states a state file may not hold (bug): \(why)") }
         if !found.isEmpty {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            for (index, v) in found {
-                let name = "violation-\(seed)-\(index)"
-                let base = (out as NSString).appendingPathComponent(name)
-                try Data(v.fuzzCase.blob).write(to: URL(fileURLWithPath: base + ".bin"))
-                try Data((v.fuzzCase.state.formatted() + "\n").utf8).write(to: URL(fileURLWithPath: base + ".state.json"))
-                let report = JSONValue.object([
-                    ("invariant", .string(v.invariant.rawValue)), ("detail", .string(v.detail)),
-                    ("seed", .int(seed)), ("index", .int(index)), ("profile", .string(engine.profile.name)),
-                    ("mode", .string(v.fuzzCase.mode.rawValue)), ("instructions", .int(v.fuzzCase.chunks.count)),
-                    ("replay", .string("ringzero run \(base).bin --state \(base).state.json --profile \(engine.profile.name) --format json")),
-                ])
-                try Data((report.formatted() + "\n").utf8).write(to: URL(fileURLWithPath: base + ".violation.json"))
-                lines.append("VIOLATION \(v.invariant.rawValue): \(v.detail)")
-                lines.append("  reproducer: \(base).bin, \(base).state.json (\(v.fuzzCase.chunks.count) instructions)")
+            do {
+                try writeReproducers(found, engine: engine, lines: &lines)
+            } catch {
+                throw fail("cannot write the reproducers to \(out): \(error.localizedDescription)", status: ExitStatus.software)
             }
         }
         emit(lines.joined(separator: "\n"))
         if !found.isEmpty { throw ExitCode(1) }
+    }
+
+    /// BLOB.bin, BLOB.state.json and BLOB.violation.json for each violation.
+    func writeReproducers(_ found: [(UInt64, Violation)], engine: FuzzEngine, lines: inout [String]) throws {
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        for (index, v) in found {
+            let name = "violation-\(seed)-\(index)"
+            let base = (out as NSString).appendingPathComponent(name)
+            try Data(v.fuzzCase.blob).write(to: URL(fileURLWithPath: base + ".bin"))
+            try Data((v.fuzzCase.state.formatted() + "\n").utf8).write(to: URL(fileURLWithPath: base + ".state.json"))
+            let report = JSONValue.object([
+                ("invariant", .string(v.invariant.rawValue)), ("detail", .string(v.detail)),
+                ("seed", .int(seed)), ("index", .int(index)), ("profile", .string(engine.profile.name)),
+                ("mode", .string(v.fuzzCase.mode.rawValue)), ("instructions", .int(v.fuzzCase.chunks.count)),
+                ("replay", .string("ringzero run \(base).bin --state \(base).state.json --profile \(profile) --on-fault continue --max-instructions \(engine.maxInstructions) --format json")),
+            ])
+            try Data((report.formatted() + "\n").utf8).write(to: URL(fileURLWithPath: base + ".violation.json"))
+            lines.append("VIOLATION \(v.invariant.rawValue): \(v.detail)")
+            lines.append("  reproducer: \(base).bin, \(base).state.json (\(v.fuzzCase.chunks.count) instructions)")
+        }
     }
 }
 

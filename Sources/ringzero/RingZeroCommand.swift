@@ -10,8 +10,9 @@ struct RingZeroCommand: ParsableCommand {
         would do: MOV CR, CLTS, LMSW, RDMSR/WRMSR, GETSEC, VMXON and VMXOFF with every \
         fault the SDM lists, plus the integer instructions around them.
 
-        Exit status: 0 the run completed (guest faults included), 64 bad command line, \
-        65 bad input data, 66 an input file cannot be read, 70 internal error.
+        Exit status: 0 the run completed (guest faults included), 1 a check failed (fuzz found \
+        a violation, bench --gate failed), 64 bad command line, 65 bad input data, 66 an input \
+        file cannot be read, 70 internal error.
         """,
         subcommands: [RunCommand.self, DisasmCommand.self, ProfilesCommand.self, BenchCommand.self, FuzzCommand.self]
     )

@@ -65,6 +65,28 @@ public struct CaseGenerator: Sendable {
         return FuzzCase(mode: mode, state: startingState(mode), chunks: chunks)
     }
 
+    /// A raw case: random bytes, or a blob from `corpus` with a few bytes changed, inserted or
+    /// removed, run from a mode's default state. Each byte is a chunk, so minimizing drops bytes.
+    public mutating func nextRawCase(corpus: [[UInt8]] = []) -> FuzzCase {
+        let mode = fixedMode ?? pick([.long, .long, .protected, .compat, .real, .v8086])
+        var bytes: [UInt8]
+        if !corpus.isEmpty && chance(70) {
+            bytes = pick(corpus)
+            for _ in 0..<(1 + below(4)) where !bytes.isEmpty {
+                let at = below(bytes.count)
+                switch below(3) {
+                case 0: bytes[at] = UInt8(truncatingIfNeeded: next())
+                case 1: bytes.insert(UInt8(truncatingIfNeeded: next()), at: at)
+                default: bytes.remove(at: at)
+                }
+            }
+        } else {
+            bytes = (0..<(8 + below(56))).map { _ in UInt8(truncatingIfNeeded: next()) }
+        }
+        if bytes.isEmpty { bytes = [0x90] }
+        return FuzzCase(mode: mode, state: startingState(mode), chunks: bytes.map { [$0] })
+    }
+
     // MARK: Operand pools
 
     private mutating func cr0Value() -> UInt64 {

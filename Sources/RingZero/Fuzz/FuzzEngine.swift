@@ -27,6 +27,12 @@ public struct FuzzEngine: Sendable {
         return generator.nextCase()
     }
 
+    /// Raw case `index` of `seed`: random bytes or a mutated blob of `corpus`.
+    public func rawCase(seed: UInt64, index: UInt64, corpus: [[UInt8]]) -> FuzzCase {
+        var generator = CaseGenerator(seed: seed &+ index &* 0x9E37_79B9_7F4A_7C15 ^ 0xA5A5, profile: profile, length: length, mode: mode)
+        return generator.nextRawCase(corpus: corpus)
+    }
+
     /// What one evaluation gives: a violation, or the outcome class (for counting distinct
     /// outcomes).
     public enum Result: Sendable {
