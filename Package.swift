@@ -17,9 +17,14 @@ let package = Package(
             pkgConfig: "capstone",
             providers: [.apt(["libcapstone-dev"])]
         ),
+        // Runs one unprivileged integer instruction on the host, for the fuzzer's host oracle.
+        .target(
+            name: "CHostOracle",
+            path: "Sources/CHostOracle"
+        ),
         .target(
             name: "RingZero",
-            dependencies: ["CCapstone"],
+            dependencies: ["CCapstone", "CHostOracle"],
             swiftSettings: []
         ),
         .executableTarget(

@@ -62,4 +62,25 @@ import Testing
         let small = engine.minimize(v)
         #expect(small.invariant == .vmxFixedBits && small.fuzzCase.chunks.count == 1)
     }
+
+    @Test func theHostProcessorAgreesOnIntegerInstructions() throws {
+        guard HostCheck.available else { return }
+        let engine = FuzzEngine(profile: .i7_5600u)
+        let worker = try engine.makeWorker()
+        var generator = CaseGenerator(seed: 11, profile: .i7_5600u)
+        var operations = Set<HostOperation>()
+        for _ in 0..<2000 {
+            let c = generator.nextHostCase()
+            operations.insert(c.hostCheck!.operation)
+            if case .violated(let v) = worker.evaluate(c) { Issue.record("\(v.invariant.rawValue): \(v.detail)") }
+        }
+        #expect(operations.count == HostOperation.allCases.count)
+        // A result the host does not give is reported.
+        let check = HostCheck(operation: .add, size: 8, a: 2, b: 3, flags: 0)
+        let m = try makeMachine("90", state: #"{"registers": {"rax": "0x6"}}"#)
+        #expect(FuzzWorker.disagreement(check, m) != nil)
+        m.state[.rax] = 5
+        m.state.rflags = RFLAGS.reserved1 | RFLAGS.PF
+        #expect(FuzzWorker.disagreement(check, m) == nil)
+    }
 }

@@ -34,8 +34,9 @@ public enum Workload: String, CaseIterable, Sendable {
         }
     }
 
-    /// The loop's machine code, loaded at 0x1000; the counter register is set by the runner.
-    var loop: [UInt8] {
+    /// The loop's machine code, loaded at 0x1000 (empty for the workloads that are not loops);
+    /// the runner sets `counter` to the number of iterations.
+    public var loop: [UInt8] {
         switch self {
         case .alu:
             [0x48, 0x01, 0xD8,             // add rax, rbx
@@ -74,5 +75,5 @@ public enum Workload: String, CaseIterable, Sendable {
     }
 
     /// The register the loop counts down in.
-    var counter: GPR { self == .msr || self == .vmx ? .r8 : .rcx }
+    public var counter: GPR { self == .msr || self == .vmx ? .r8 : .rcx }
 }

@@ -41,6 +41,7 @@ public struct BenchmarkOptions: Sendable {
 /// A workload that did not run as designed (a bug, reported instead of a crash).
 public struct BenchmarkError: Error, CustomStringConvertible, Sendable {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Runs the workloads of ``Workload``.

@@ -6,6 +6,8 @@ public struct FuzzCase: Sendable {
     public var mode: OperatingMode
     public var state: JSONValue
     public var chunks: [[UInt8]]
+    /// For a host-oracle case: the check whose instruction `chunks` holds.
+    public var hostCheck: HostCheck? = nil
 
     /// The machine code, loaded at 0x1000.
     public var blob: [UInt8] { chunks.flatMap { $0 } }
@@ -85,6 +87,20 @@ public struct CaseGenerator: Sendable {
         }
         if bytes.isEmpty { bytes = [0x90] }
         return FuzzCase(mode: mode, state: startingState(mode), chunks: bytes.map { [$0] })
+    }
+
+    /// A host-oracle case: one unprivileged integer instruction with operands from the edges
+    /// (zero, one, all ones, the sign bits) or random, and random starting status flags.
+    public mutating func nextHostCase() -> FuzzCase {
+        let operation = pick(HostOperation.allCases)
+        let size: UInt8 = operation == .imul ? pick([2, 4, 8]) : pick([1, 2, 4, 8])
+        let edges: [UInt64] = [0, 1, 2, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF,
+                               0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000, .max]
+        let a = chance(40) ? pick(edges) : next()
+        var b = chance(40) ? pick(edges) : next()
+        if operation.isShift && chance(70) { b = UInt64(below(70)) }
+        let check = HostCheck(operation: operation, size: size, a: a, b: b, flags: next() & RFLAGS.status)
+        return check.fuzzCase
     }
 
     // MARK: Operand pools

@@ -21,10 +21,13 @@ public struct FuzzEngine: Sendable {
         self.mode = mode
     }
 
+    /// Every fourth case checks one integer instruction against the host processor, when it can.
+    public var hostOracle = HostCheck.available
+
     /// Case `index` of `seed`.
     public func fuzzCase(seed: UInt64, index: UInt64) -> FuzzCase {
         var generator = CaseGenerator(seed: seed &+ index &* 0x9E37_79B9_7F4A_7C15, profile: profile, length: length, mode: mode)
-        return generator.nextCase()
+        return hostOracle && index % 4 == 3 ? generator.nextHostCase() : generator.nextCase()
     }
 
     /// Raw case `index` of `seed`: random bytes or a mutated blob of `corpus`.
@@ -153,6 +156,21 @@ public final class FuzzWorker {
         if hookedReport != plainReport {
             return .violated(Violation(invariant: .hookedMatchesFast, detail: FuzzEngine.difference(plainReport, hookedReport), fuzzCase: c))
         }
+        if let check = c.hostCheck, let detail = Self.disagreement(check, plain) {
+            return .violated(Violation(invariant: .hostAgrees, detail: detail, fuzzCase: c))
+        }
         return .passed(outcome: FuzzEngine.outcomeClass(plainOutcome, plain))
+    }
+
+    /// How the interpreter's result differs from the host's, if it does.
+    static func disagreement(_ check: HostCheck, _ m: Machine) -> String? {
+        let host = check.hostResult()
+        let value = m.state[.rax] & sizeMask(check.size)
+        let defined = check.definedFlags
+        let ours = m.state.rflags & defined, theirs = host.flags & defined
+        if value == host.value && ours == theirs { return nil }
+        func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+        return "\(check.operation) size \(check.size) a=\(hex(check.a)) b=\(hex(check.b)) flags=\(hex(check.flags)): "
+            + "RingZero \(hex(value)) flags \(hex(ours)), host \(hex(host.value)) flags \(hex(theirs)) (defined flags \(hex(defined)))"
     }
 }

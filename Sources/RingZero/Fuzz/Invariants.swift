@@ -19,6 +19,9 @@ public enum Invariant: String, Sendable, CaseIterable {
     case fastMatchesReference = "fast-path-matches-reference-path"
     /// The run with hooks registered (the generic loop) gives the same report as without.
     case hookedMatchesFast = "hooked-run-matches-plain-run"
+    /// An unprivileged integer instruction gives the host processor's result and every status
+    /// flag the SDM defines for it.
+    case hostAgrees = "host-cpu-agrees"
 }
 
 /// What the fuzzer found: the invariant, what was seen, and the case (already minimized when

@@ -69,7 +69,9 @@ extension Machine {
 
         state = snapshot.state
         lazyKind = .none
-        msrs.values = snapshot.msrValues
+        // Element by element, so the machine keeps its own buffer: assigning the array would
+        // share the snapshot's, and the next WRMSR would copy it (an allocation per restore).
+        for i in 0..<snapshot.msrValues.count { msrs.values[i] = snapshot.msrValues[i] }
         tscOffset = snapshot.tscOffset
         instructionCount = snapshot.instructionCount
         cycleCount = snapshot.cycleCount

@@ -1,0 +1,91 @@
+import CHostOracle
+
+/// The unprivileged integer instructions the host processor can run as an oracle.
+public enum HostOperation: Int32, CaseIterable, Sendable {
+    case add, adc, sub, sbb, and, or, xor, cmp, test, inc, dec, neg, not, shl, shr, sar, rol, ror, imul
+
+    var isShift: Bool { self == .shl || self == .shr || self == .sar || self == .rol || self == .ror }
+}
+
+/// One host-oracle check: an operation on RAX (and RBX, or CL for shifts and rotates) at one
+/// operand size, from given status flags. The interpreter runs it as a one-instruction blob from
+/// a state file; the host runs the same instruction natively; the results and every flag the
+/// SDM defines for the case must agree.
+public struct HostCheck: Sendable, Equatable {
+    public var operation: HostOperation
+    public var size: UInt8
+    public var a: UInt64
+    public var b: UInt64
+    public var flags: UInt64
+
+    /// Whether this build can run the host oracle (an x86-64 host).
+    public static var available: Bool { rz_host_available() != 0 }
+
+    /// The instruction in 64-bit code: `op rax, rbx` / `op rax` / `op rax, cl` / `imul rax, rbx`
+    /// at the operand size (AL/BL for one byte).
+    var code: [UInt8] {
+        let prefix: [UInt8] = size == 8 ? [0x48] : size == 2 ? [0x66] : []
+        let byte = size == 1
+        func group(_ opcode8: UInt8, _ opcode: UInt8, _ ext: UInt8) -> [UInt8] { prefix + [byte ? opcode8 : opcode, 0xC0 | (ext << 3)] }
+        switch operation {
+        case .add: return prefix + [byte ? 0x00 : 0x01, 0xD8]
+        case .adc: return prefix + [byte ? 0x10 : 0x11, 0xD8]
+        case .sub: return prefix + [byte ? 0x28 : 0x29, 0xD8]
+        case .sbb: return prefix + [byte ? 0x18 : 0x19, 0xD8]
+        case .and: return prefix + [byte ? 0x20 : 0x21, 0xD8]
+        case .or: return prefix + [byte ? 0x08 : 0x09, 0xD8]
+        case .xor: return prefix + [byte ? 0x30 : 0x31, 0xD8]
+        case .cmp: return prefix + [byte ? 0x38 : 0x39, 0xD8]
+        case .test: return prefix + [byte ? 0x84 : 0x85, 0xD8]
+        case .inc: return group(0xFE, 0xFF, 0)
+        case .dec: return group(0xFE, 0xFF, 1)
+        case .not: return group(0xF6, 0xF7, 2)
+        case .neg: return group(0xF6, 0xF7, 3)
+        case .rol: return group(0xD2, 0xD3, 0)
+        case .ror: return group(0xD2, 0xD3, 1)
+        case .shl: return group(0xD2, 0xD3, 4)
+        case .shr: return group(0xD2, 0xD3, 5)
+        case .sar: return group(0xD2, 0xD3, 7)
+        case .imul: return prefix + [0x0F, 0xAF, 0xC3]
+        }
+    }
+
+    /// The starting state: 64-bit mode, the operands in RAX and RBX (the count in RCX), the flags.
+    var state: JSONValue {
+        .object([
+            ("mode", .string("long")),
+            ("registers", .object([("rax", .hex(a)), ("rbx", .hex(b)), ("rcx", .hex(b)), ("rflags", .hex((flags & RFLAGS.status) | RFLAGS.reserved1))])),
+        ])
+    }
+
+    /// What the host computes: the destination (masked to the size) and RFLAGS.
+    func hostResult() -> (value: UInt64, flags: UInt64) {
+        var out: UInt64 = 0
+        let v = rz_host_execute(operation.rawValue, Int32(size), a, b, flags, &out)
+        return (v & sizeMask(size), out)
+    }
+
+    /// The status flags the SDM defines after this instruction with these operands.
+    var definedFlags: UInt64 {
+        let all = RFLAGS.status
+        switch operation {
+        case .add, .adc, .sub, .sbb, .cmp, .neg, .inc, .dec, .not: return all
+        case .and, .or, .xor, .test: return all & ~RFLAGS.AF
+        case .imul: return RFLAGS.CF | RFLAGS.OF
+        case .shl, .shr, .sar, .rol, .ror:
+            let count = b & (size == 8 ? 0x3F : 0x1F)
+            if count == 0 { return all }
+            if operation == .rol || operation == .ror {
+                // Rotates change CF and OF only; OF is defined for a count of 1.
+                return all & ~(count == 1 ? 0 : RFLAGS.OF)
+            }
+            var defined = RFLAGS.SF | RFLAGS.ZF | RFLAGS.PF
+            if count < UInt64(size) * 8 { defined |= RFLAGS.CF }
+            if count == 1 { defined |= RFLAGS.OF }
+            return defined
+        }
+    }
+
+    /// The case the fuzzer runs for this check.
+    var fuzzCase: FuzzCase { FuzzCase(mode: .long, state: state, chunks: [code], hostCheck: self) }
+}
