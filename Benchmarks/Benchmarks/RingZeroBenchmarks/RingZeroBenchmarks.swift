@@ -164,17 +164,7 @@ final class HotLoop: @unchecked Sendable {
     init(_ workload: Workload, scale: Double, profile: CPUProfile = .i7_5600u) throws {
         self.workload = workload
         machine = try Machine(profile: profile)
-        machine.load(workload.loop, at: 0x1000)
-        machine.state = MachineSetup.defaults(for: .long, memorySize: machine.memory.size, profile: profile)
-        machine.state.rip = 0x1000
-        if workload == .vmx {
-            // The VMX-enable prologue, done as setup (as in WorkloadRunner).
-            machine.setMSR(MSRIndex.IA32_FEATURE_CONTROL, 0x5)
-            machine.state.cr4 |= CR4.VMXE
-            machine.load(withUnsafeBytes(of: UInt64(0x3000).littleEndian) { Array($0) }, at: 0x2000)
-            let revision = UInt32(truncatingIfNeeded: machine.msrValue(MSRIndex.IA32_VMX_BASIC) ?? 0) & 0x7FFF_FFFF
-            machine.load(withUnsafeBytes(of: revision.littleEndian) { Array($0) }, at: 0x3000)
-        }
+        workload.prepare(machine)
         start = machine.snapshot()
         let perScale = workload == .alu ? 4_000_000 : workload == .vmx ? 1_000_000 : 1_500_000
         iterations = max(1, Int(Double(perScale) * scale))

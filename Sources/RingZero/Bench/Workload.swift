@@ -76,4 +76,20 @@ public enum Workload: String, CaseIterable, Sendable {
 
     /// The register the loop counts down in.
     public var counter: GPR { self == .msr || self == .vmx ? .r8 : .rcx }
+
+    /// Set `machine` up to run the loop: 64-bit mode at CPL 0, the loop at 0x1000 and RIP there;
+    /// for W4 the VMX-enable prologue too, done as setup (IA32_FEATURE_CONTROL locked with VMX
+    /// enabled, CR4.VMXE, and a VMXON region at 0x3000 carrying the profile's revision
+    /// identifier, its pointer at 0x2000). Set `counter` to the iterations, then run to HLT.
+    public func prepare(_ machine: Machine) {
+        machine.load(loop, at: 0x1000)
+        machine.state = MachineSetup.defaults(for: .long, memorySize: machine.memory.size, profile: machine.profile)
+        machine.state.rip = 0x1000
+        guard self == .vmx else { return }
+        machine.setMSR(MSRIndex.IA32_FEATURE_CONTROL, 0x5)
+        machine.state.cr4 |= CR4.VMXE
+        machine.load(withUnsafeBytes(of: UInt64(0x3000).littleEndian) { Array($0) }, at: 0x2000)
+        let revision = UInt32(truncatingIfNeeded: machine.msrValue(MSRIndex.IA32_VMX_BASIC) ?? 0) & 0x7FFF_FFFF
+        machine.load(withUnsafeBytes(of: revision.littleEndian) { Array($0) }, at: 0x3000)
+    }
 }

@@ -83,18 +83,7 @@ public enum WorkloadRunner {
 
     private static func loop(_ w: Workload, _ options: BenchmarkOptions) throws -> BenchmarkResult {
         let machine = try Machine(profile: options.profile)
-        machine.load(w.loop, at: 0x1000)
-        machine.state = MachineSetup.defaults(for: .long, memorySize: machine.memory.size, profile: options.profile)
-        machine.state.rip = 0x1000
-        if w == .vmx {
-            // The VMX-enable prologue, done as setup: IA32_FEATURE_CONTROL locked with VMX
-            // enabled, CR4.VMXE, and a VMXON region carrying the profile's revision identifier.
-            machine.setMSR(MSRIndex.IA32_FEATURE_CONTROL, 0x5)
-            machine.state.cr4 |= CR4.VMXE
-            machine.load(withUnsafeBytes(of: UInt64(0x3000).littleEndian) { Array($0) }, at: 0x2000)
-            let revision = UInt32(truncatingIfNeeded: machine.msrValue(MSRIndex.IA32_VMX_BASIC) ?? 0) & 0x7FFF_FFFF
-            machine.load(withUnsafeBytes(of: revision.littleEndian) { Array($0) }, at: 0x3000)
-        }
+        w.prepare(machine)
         if options.hooks { registerIdleHooks(machine) }
         let start = machine.snapshot()
         let count = max(1, Int(Double(iterations(w)) * options.scale))
@@ -132,8 +121,10 @@ public enum WorkloadRunner {
         let executions = max(1, Int(20_000 * options.scale))
         var samples: [Double] = []
         var instructions: UInt64 = 0, cycles: UInt64 = 0
+        // The same programs in every repetition, so the counters do not depend on how many
+        // repetitions run; each execution still loads new bytes over the last one's.
+        let programs = (0..<executions).map { _ in generator.sequence(length: 16) }
         for _ in 0..<max(1, options.repetitions) {
-            let programs = (0..<executions).map { _ in generator.sequence(length: 16) }
             instructions = 0
             cycles = 0
             let t0 = now()
@@ -233,18 +224,11 @@ extension String {
 /// Random but valid 64-bit instruction sequences for the cold workload: integer instructions on
 /// random registers and immediates, with control-register reads, CLTS and RDMSR mixed in.
 struct SequenceGenerator {
-    private var state: UInt64
+    private var random: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
-    /// SplitMix64.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { random.next() }
 
     /// A general-purpose register other than RSP, 0-7.
     private mutating func register() -> UInt8 {

@@ -26,7 +26,7 @@ public struct CaseGenerator: Sendable {
     public let profile: CPUProfile
     public let length: Int
     public let fixedMode: OperatingMode?
-    private var rng: UInt64
+    private var random: SplitMix64
 
     /// Where the VMXON operands live: pointer slots, each naming one kind of region.
     static let pointerSlots: [UInt16] = [0x2000, 0x2008, 0x2010, 0x2018, 0x2020, 0x2028, 0x2030]
@@ -35,17 +35,10 @@ public struct CaseGenerator: Sendable {
         self.profile = profile
         self.length = max(1, length)
         self.fixedMode = mode
-        rng = seed ^ 0x5DEE_CE66_D1CE_4E5B
+        random = SplitMix64(seed: seed ^ 0x5DEE_CE66_D1CE_4E5B)
     }
 
-    /// SplitMix64.
-    private mutating func next() -> UInt64 {
-        rng &+= 0x9E37_79B9_7F4A_7C15
-        var z = rng
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private mutating func next() -> UInt64 { random.next() }
 
     private mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     private mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
