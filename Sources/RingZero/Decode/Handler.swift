@@ -38,6 +38,9 @@ public enum Handler: UInt8, Sendable, CaseIterable {
         }
     }
 
+    /// Whether this is a fast form (they are the last cases of the enum).
+    @inline(__always) var isFast: Bool { rawValue >= Handler.addRR.rawValue }
+
     /// The generic handler a fast form stands for.
     var generic: Handler {
         switch self {

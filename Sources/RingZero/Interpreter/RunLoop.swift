@@ -109,7 +109,9 @@ extension Machine {
                 let op = ops[index]
                 index += 1
                 state.rip = op.nextAddress
-                if executeFast(op) {
+                // One dispatch per instruction: the fast forms sit at the end of `Handler`, so a
+                // compare picks the fast switch or the generic one.
+                if op.handler.isFast, executeFast(op) {
                     retired &+= 1
                     cycles &+= UInt64(op.cost)
                     if op.form == CostForm.alu.rawValue { alu &+= 1 } else { branches &+= 1 }
