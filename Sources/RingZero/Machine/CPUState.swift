@@ -87,11 +87,11 @@ public struct CPUState: Equatable, Sendable {
 
     /// Current privilege level: 0 in real-address mode, 3 in virtual-8086 mode, else CS.DPL.
     public var cpl: UInt8 {
-        switch mode {
-        case .real: 0
-        case .v8086: 3
-        default: cs.dpl
-        }
+        // The same answer as deriving `mode` first, without the detour (privileged
+        // instructions ask for it every time).
+        if cr0 & CR0.PE == 0 { return 0 }
+        if efer & EFER.LMA == 0 && rflags & RFLAGS.VM != 0 { return 3 }
+        return cs.dpl
     }
 
     /// How the bytes at RIP decode.
