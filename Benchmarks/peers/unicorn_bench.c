@@ -1,0 +1,330 @@
+/*
+ * unicorn_bench.c: RingZero's hot-loop workloads W1-W3 on Unicorn, for comparison with
+ * `ringzero bench`. Not part of the package or of CI; see README.md beside this file.
+ *
+ *   cc -O2 unicorn_bench.c -lunicorn -o .build/unicorn_bench
+ *   .build/unicorn_bench [--workload w1-alu|w2-cr|w3-msr]... [--repetitions N] [--scale X]
+ *                        [--flat] [--format text|tsv]
+ *
+ * Each workload is the same machine code as Workload.loop in
+ * Sources/RingZero/Bench/Workload.swift, loaded at 0x1000 and run in 64-bit mode at CPL 0
+ * until RIP reaches the HLT after the loop. Only uc_emu_start is timed. One untimed run first
+ * translates the loop; then each repetition resets the registers and runs the loop
+ * `iterations` times. The guest instructions per repetition are iterations * (instructions
+ * per iteration); the HLT is not executed (uc_emu_start stops at its address). The median over
+ * the repetitions is printed, in ns per guest instruction.
+ *
+ * Before timing, each workload is checked once with a UC_HOOK_CODE counter over a short run:
+ * the hook must see exactly iterations * per-iteration instructions, and the privileged
+ * instructions must have had their architectural effect (CR4.TSD toggled, IA32_SYSENTER_CS
+ * bit 0 toggled). The same run counts translation blocks entered per iteration (UC_HOOK_BLOCK),
+ * which shows which instructions end a block in this Unicorn. A workload that fails the check
+ * is reported and not timed.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <unicorn/unicorn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CODE_ADDR 0x1000ULL
+#define PT_BASE 0x10000ULL     /* PML4 here, PDPT at +0x1000, PD at +0x2000 */
+#define MEM_SIZE (2ULL << 20)  /* identity-mapped by one 2 MiB page */
+#define MSR_EFER 0xC0000080U
+#define MSR_SYSENTER_CS 0x174U
+
+struct workload {
+    const char *name;
+    const uint8_t *code;
+    size_t size;            /* including the trailing HLT */
+    int per_iteration;      /* guest instructions per loop iteration */
+    int counter;            /* UC_X86_REG_RCX or UC_X86_REG_R8 */
+    uint64_t iterations;    /* per repetition at --scale 1 (about 0.1-0.2 s on a 2.4 GHz core) */
+};
+
+static const uint8_t w1[] = {
+    0x48, 0x01, 0xD8,             /* add rax, rbx */
+    0x48, 0x31, 0xC2,             /* xor rdx, rax */
+    0x48, 0x83, 0xEB, 0x03,       /* sub rbx, 3 */
+    0x48, 0xFF, 0xC9,             /* dec rcx */
+    0x75, 0xF1,                   /* jnz loop */
+    0xF4,                         /* hlt */
+};
+static const uint8_t w2[] = {
+    0x0F, 0x20, 0xE0,             /* mov rax, cr4 */
+    0x48, 0x83, 0xF0, 0x04,       /* xor rax, 4 (CR4.TSD) */
+    0x0F, 0x22, 0xE0,             /* mov cr4, rax */
+    0x0F, 0x06,                   /* clts */
+    0x0F, 0x20, 0xC2,             /* mov rdx, cr0 */
+    0x0F, 0x01, 0xF2,             /* lmsw dx */
+    0x48, 0xFF, 0xC9,             /* dec rcx */
+    0x75, 0xE9,                   /* jnz loop */
+    0xF4,
+};
+static const uint8_t w3[] = {
+    0xB9, 0x74, 0x01, 0x00, 0x00, /* mov ecx, 0x174 (IA32_SYSENTER_CS) */
+    0x0F, 0x32,                   /* rdmsr */
+    0x83, 0xF0, 0x01,             /* xor eax, 1 */
+    0x0F, 0x30,                   /* wrmsr */
+    0x49, 0xFF, 0xC8,             /* dec r8 */
+    0x75, 0xEF,                   /* jnz loop */
+    0xF4,
+};
+
+static const struct workload workloads[] = {
+    {"w1-alu", w1, sizeof w1, 5, UC_X86_REG_RCX, 40000000},
+    {"w2-cr", w2, sizeof w2, 8, UC_X86_REG_RCX, 2500000},
+    {"w3-msr", w3, sizeof w3, 6, UC_X86_REG_R8, 12000000},
+};
+#define NWORKLOADS (sizeof workloads / sizeof workloads[0])
+
+static int use_paging = 1;
+
+static void check(uc_err err, const char *what)
+{
+    if (err != UC_ERR_OK) {
+        fprintf(stderr, "unicorn_bench: %s: %s\n", what, uc_strerror(err));
+        exit(2);
+    }
+}
+
+static void write64(uc_engine *uc, int reg, uint64_t value)
+{
+    check(uc_reg_write(uc, reg, &value), "uc_reg_write");
+}
+
+static uint64_t read64(uc_engine *uc, int reg)
+{
+    uint64_t value = 0;
+    check(uc_reg_read(uc, reg, &value), "uc_reg_read");
+    return value;
+}
+
+static uint64_t read_msr(uc_engine *uc, uint32_t index)
+{
+    uc_x86_msr msr = {.rid = index, .value = 0};
+    check(uc_reg_read(uc, UC_X86_REG_MSR, &msr), "uc_reg_read(MSR)");
+    return msr.value;
+}
+
+static void write_msr(uc_engine *uc, uint32_t index, uint64_t value)
+{
+    uc_x86_msr msr = {.rid = index, .value = value};
+    check(uc_reg_write(uc, UC_X86_REG_MSR, &msr), "uc_reg_write(MSR)");
+}
+
+/*
+ * A 64-bit guest at CPL 0 in the state RingZero's workloads start from
+ * (MachineSetup.defaults(for: .long)): CR0 = 0x80050033 (PG WP AM NE ET MP PE),
+ * CR4 = 0x620 (OSXMMEXCPT OSFXSR PAE), EFER = 0x500 (LMA LME). uc_open(UC_MODE_64) already
+ * gives long mode with flat 64-bit segments and CPL 0, but with paging off (CR0 = PE only);
+ * like Unicorn's samples/sample_mmu.c, paging is turned on through uc_reg_write with identity
+ * page tables (one 2 MiB page over the 2 MiB mapped). With --flat, CR0.PG stays clear (Unicorn's
+ * default long mode without page tables) and CR3 is not written. No GDT is needed: the loops
+ * load no segment register, and uc_open(UC_MODE_64) sets CS to 64-bit code directly.
+ */
+static uc_engine *make_machine(const struct workload *w)
+{
+    uc_engine *uc;
+    check(uc_open(UC_ARCH_X86, UC_MODE_64, &uc), "uc_open");
+    check(uc_mem_map(uc, 0, MEM_SIZE, UC_PROT_ALL), "uc_mem_map");
+    check(uc_mem_write(uc, CODE_ADDR, w->code, w->size), "uc_mem_write(code)");
+
+    write64(uc, UC_X86_REG_CR4, 0x620);
+    write_msr(uc, MSR_EFER, 0x500);
+    if (use_paging) {
+        uint64_t pml4e = (PT_BASE + 0x1000) | 0x3;  /* present, writable */
+        uint64_t pdpte = (PT_BASE + 0x2000) | 0x3;
+        uint64_t pde = 0x0 | 0x83;                  /* 2 MiB page at 0: present, writable, PS */
+        check(uc_mem_write(uc, PT_BASE, &pml4e, 8), "uc_mem_write(PML4)");
+        check(uc_mem_write(uc, PT_BASE + 0x1000, &pdpte, 8), "uc_mem_write(PDPT)");
+        check(uc_mem_write(uc, PT_BASE + 0x2000, &pde, 8), "uc_mem_write(PD)");
+        write64(uc, UC_X86_REG_CR3, PT_BASE);
+        write64(uc, UC_X86_REG_CR0, 0x80050033);
+    } else {
+        write64(uc, UC_X86_REG_CR0, 0x50033);
+    }
+    write64(uc, UC_X86_REG_RSP, MEM_SIZE);
+    return uc;
+}
+
+/* Registers at the start of every run: all GPRs zero but the counter (and RSP). */
+static void reset_registers(uc_engine *uc, const struct workload *w, uint64_t iterations)
+{
+    static const int gprs[] = {UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX,
+                               UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_RBP, UC_X86_REG_R8};
+    for (size_t i = 0; i < sizeof gprs / sizeof gprs[0]; i++) write64(uc, gprs[i], 0);
+    write64(uc, w->counter, iterations);
+}
+
+/* Run the loop from 0x1000 to its HLT; return the elapsed seconds of uc_emu_start alone. */
+static double run(uc_engine *uc, const struct workload *w, uint64_t iterations)
+{
+    uint64_t hlt = CODE_ADDR + w->size - 1;
+    struct timespec t0, t1;
+    reset_registers(uc, w, iterations);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uc_err err = uc_emu_start(uc, CODE_ADDR, hlt, 0, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (err != UC_ERR_OK) {
+        fprintf(stderr, "unicorn_bench: %s: uc_emu_start stopped at 0x%llx: %s\n", w->name,
+                (unsigned long long)read64(uc, UC_X86_REG_RIP), uc_strerror(err));
+        return -1;
+    }
+    uint64_t rip = read64(uc, UC_X86_REG_RIP), counter = read64(uc, w->counter);
+    if (rip != hlt || counter != 0) {
+        fprintf(stderr, "unicorn_bench: %s: stopped at 0x%llx with the counter at %llu\n",
+                w->name, (unsigned long long)rip, (unsigned long long)counter);
+        return -1;
+    }
+    return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+}
+
+static void count_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user)
+{
+    (void)uc; (void)address; (void)size;
+    ++*(uint64_t *)user;
+}
+
+/*
+ * Run `n` iterations (n odd) with a code hook counting instructions, and check that the
+ * privileged instructions did what the SDM says. Returns a message on failure, NULL if fine.
+ */
+static const char *verify(uc_engine *uc, const struct workload *w, char *buf, size_t len,
+                          double *blocks_per_iteration)
+{
+    const uint64_t n = 1001;
+    uint64_t seen = 0, blocks = 0;
+    uc_hook hook, block_hook;
+    uint64_t cr4_before = read64(uc, UC_X86_REG_CR4);
+    uint64_t cs_before = read_msr(uc, MSR_SYSENTER_CS);
+    check(uc_hook_add(uc, &hook, UC_HOOK_CODE, (void *)count_hook, &seen, 1, 0), "uc_hook_add");
+    check(uc_hook_add(uc, &block_hook, UC_HOOK_BLOCK, (void *)count_hook, &blocks, 1, 0),
+          "uc_hook_add");
+    double t = run(uc, w, n);
+    check(uc_hook_del(uc, hook), "uc_hook_del");
+    check(uc_hook_del(uc, block_hook), "uc_hook_del");
+    if (t < 0) return "the loop did not run to its HLT";
+    *blocks_per_iteration = (double)blocks / (double)n;
+    if (seen != n * (uint64_t)w->per_iteration) {
+        snprintf(buf, len, "%llu instructions executed, %llu expected", (unsigned long long)seen,
+                 (unsigned long long)(n * (uint64_t)w->per_iteration));
+        return buf;
+    }
+    uint64_t cr0 = read64(uc, UC_X86_REG_CR0), cr4 = read64(uc, UC_X86_REG_CR4);
+    uint64_t cs = read_msr(uc, MSR_SYSENTER_CS);
+    if (strcmp(w->name, "w2-cr") == 0) {
+        if ((cr4 ^ cr4_before) != 0x4) {
+            snprintf(buf, len, "CR4 went from 0x%llx to 0x%llx after an odd number of "
+                     "iterations (TSD should toggle)", (unsigned long long)cr4_before,
+                     (unsigned long long)cr4);
+            return buf;
+        }
+        if (cr0 & 0x8) return "CR0.TS set after CLTS";
+    }
+    if (strcmp(w->name, "w3-msr") == 0 && (cs ^ cs_before) != 0x1) {
+        snprintf(buf, len, "IA32_SYSENTER_CS went from 0x%llx to 0x%llx after an odd number of "
+                 "iterations (bit 0 should toggle)", (unsigned long long)cs_before,
+                 (unsigned long long)cs);
+        return buf;
+    }
+    return NULL;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: unicorn_bench [--workload w1-alu|w2-cr|w3-msr]... [--repetitions N] "
+            "[--scale X] [--flat] [--format text|tsv]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    int selected[NWORKLOADS] = {0}, any = 0, repetitions = 7, tsv = 0;
+    double scale = 1.0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--workload") == 0 && i + 1 < argc) {
+            const char *name = argv[++i];
+            size_t k = 0;
+            while (k < NWORKLOADS && strcmp(workloads[k].name, name) != 0) k++;
+            if (k == NWORKLOADS) usage();
+            selected[k] = any = 1;
+        } else if (strcmp(argv[i], "--repetitions") == 0 && i + 1 < argc) {
+            repetitions = atoi(argv[++i]);
+            if (repetitions < 1) usage();
+        } else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc) {
+            scale = atof(argv[++i]);
+            if (!(scale > 0)) usage();
+        } else if (strcmp(argv[i], "--flat") == 0) {
+            use_paging = 0;
+        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            const char *f = argv[++i];
+            if (strcmp(f, "tsv") == 0) tsv = 1;
+            else if (strcmp(f, "text") != 0) usage();
+        } else {
+            usage();
+        }
+    }
+    unsigned major, minor;
+    uc_version(&major, &minor);
+    if (!tsv) {
+        printf("Unicorn %u.%u, 64-bit mode at CPL 0, %s, median of %d repetitions\n", major,
+               minor, use_paging ? "paging on (CR0 0x80050033, CR4 0x620, EFER 0x500)"
+                                 : "paging off (--flat: CR0 0x50033, CR4 0x620, EFER 0x500)",
+               repetitions);
+        printf("(blocks: translation blocks entered per loop iteration, counted in the check run)\n");
+        printf("%-8s %10s %10s %11s %7s  %s\n", "workload", "ns/instr", "iterations",
+               "instr/rep", "blocks", "min-max ns/instr");
+    }
+    int failures = 0;
+    for (size_t k = 0; k < NWORKLOADS; k++) {
+        if (any && !selected[k]) continue;
+        const struct workload *w = &workloads[k];
+        uint64_t iterations = (uint64_t)(w->iterations * scale);
+        if (iterations < 1) iterations = 1;
+        uint64_t instructions = iterations * (uint64_t)w->per_iteration;
+        /* The check runs on a machine of its own, so no block translated with the counting
+         * hook in it is left in the cache the timed runs use. */
+        uc_engine *uc = make_machine(w);
+        char message[256];
+        double blocks = 0;
+        const char *problem = verify(uc, w, message, sizeof message, &blocks);
+        uc_close(uc);
+        if (problem) {
+            failures++;
+            if (tsv) printf("%s\tnull\t%s\n", w->name, problem);
+            else printf("%-8s %10s  %s\n", w->name, "-", problem);
+            continue;
+        }
+        uc = make_machine(w);
+        if (run(uc, w, iterations < 10000 ? iterations : 10000) < 0) return 1;  /* warm-up */
+        double *samples = calloc((size_t)repetitions, sizeof *samples);
+        for (int r = 0; r < repetitions; r++) {
+            double t = run(uc, w, iterations);
+            if (t < 0) return 1;
+            samples[r] = t * 1e9 / (double)instructions;
+        }
+        qsort(samples, (size_t)repetitions, sizeof *samples, compare_doubles);
+        double median = repetitions % 2 ? samples[repetitions / 2]
+                                        : (samples[repetitions / 2 - 1] + samples[repetitions / 2]) / 2;
+        if (tsv)
+            printf("%s\t%.3f\t%llu\n", w->name, median, (unsigned long long)instructions);
+        else
+            printf("%-8s %10.3f %10llu %11llu %7.2f  %.3f-%.3f\n", w->name, median,
+                   (unsigned long long)iterations, (unsigned long long)instructions, blocks,
+                   samples[0], samples[repetitions - 1]);
+        fflush(stdout);
+        free(samples);
+        uc_close(uc);
+    }
+    return failures ? 1 : 0;
+}
