@@ -5,18 +5,20 @@
 int rz_host_available(void) { return 1; }
 
 // One instruction between a POPFQ that loads the starting flags and a PUSHFQ that saves the
-// result's. The operand-size suffix and register modifier pick the width.
+// result's. The operand-size suffix and register modifier pick the width. The stack pointer
+// steps over the 128-byte red zone first: the compiler may keep locals there, and the pushes
+// would overwrite them.
 #define BINARY(mnemonic, mod) \
-    __asm__ volatile("pushq %[fin]\n\tpopfq\n\t" mnemonic " %" mod "[b], %" mod "[a]\n\tpushfq\n\tpopq %[fout]" \
+    __asm__ volatile("leaq -128(%%rsp), %%rsp\n\tpushq %[fin]\n\tpopfq\n\t" mnemonic " %" mod "[b], %" mod "[a]\n\tpushfq\n\tpopq %[fout]\n\tleaq 128(%%rsp), %%rsp" \
                      : [a] "+r"(a), [fout] "=&r"(fout) : [b] "r"(b), [fin] "r"(fin) : "cc", "memory")
 #define BINARY8(mnemonic) \
-    __asm__ volatile("pushq %[fin]\n\tpopfq\n\t" mnemonic " %b[b], %b[a]\n\tpushfq\n\tpopq %[fout]" \
+    __asm__ volatile("leaq -128(%%rsp), %%rsp\n\tpushq %[fin]\n\tpopfq\n\t" mnemonic " %b[b], %b[a]\n\tpushfq\n\tpopq %[fout]\n\tleaq 128(%%rsp), %%rsp" \
                      : [a] "+q"(a), [fout] "=&r"(fout) : [b] "q"(b), [fin] "r"(fin) : "cc", "memory")
 #define UNARY(mnemonic, mod) \
-    __asm__ volatile("pushq %[fin]\n\tpopfq\n\t" mnemonic " %" mod "[a]\n\tpushfq\n\tpopq %[fout]" \
+    __asm__ volatile("leaq -128(%%rsp), %%rsp\n\tpushq %[fin]\n\tpopfq\n\t" mnemonic " %" mod "[a]\n\tpushfq\n\tpopq %[fout]\n\tleaq 128(%%rsp), %%rsp" \
                      : [a] "+q"(a), [fout] "=&r"(fout) : [fin] "r"(fin) : "cc", "memory")
 #define SHIFT(mnemonic, mod) \
-    __asm__ volatile("pushq %[fin]\n\tpopfq\n\t" mnemonic " %%cl, %" mod "[a]\n\tpushfq\n\tpopq %[fout]" \
+    __asm__ volatile("leaq -128(%%rsp), %%rsp\n\tpushq %[fin]\n\tpopfq\n\t" mnemonic " %%cl, %" mod "[a]\n\tpushfq\n\tpopq %[fout]\n\tleaq 128(%%rsp), %%rsp" \
                      : [a] "+q"(a), [fout] "=&r"(fout) : "c"(b), [fin] "r"(fin) : "cc", "memory")
 
 #define ALL_SIZES(KIND, stem) \

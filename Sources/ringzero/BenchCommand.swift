@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RingZero
 
 struct BenchCommand: ParsableCommand {
@@ -63,6 +64,11 @@ struct BenchCommand: ParsableCommand {
         let options = BenchmarkOptions(repetitions: repetitions, scale: scale, hooks: hooks, profile: try loadProfile(profile))
         var results: [BenchmarkResult] = []
         for w in workload.isEmpty ? Workload.standard : workload {
+            // VMXON is #UD on a processor without VMX: W4 has nothing to measure there.
+            if w == .vmx && !options.profile.hasVMX {
+                FileHandle.standardError.write(Data("ringzero: skipping \(w.rawValue): profile \(options.profile.name) has no VMX\n".utf8))
+                continue
+            }
             do {
                 results.append(try WorkloadRunner.run(w, options: options))
             } catch {
@@ -95,9 +101,15 @@ struct BenchCommand: ParsableCommand {
         ]).formatted()
     }
 
+    /// A rate as a whole number, or "-" when there is none (or the clock was too coarse).
+    func rate(_ v: Double?) -> String {
+        guard let v, v.isFinite, v < 9e18 else { return "-" }
+        return String(Int64(v))
+    }
+
     func text(_ results: [BenchmarkResult]) -> String {
         func fmt(_ v: Double?, _ digits: Int) -> String {
-            guard let v else { return "-" }
+            guard let v, v.isFinite else { return "-" }
             var s = String((v * pow10(digits)).rounded() / pow10(digits))
             if s.hasSuffix(".0") { s.removeLast(2) }
             return s
@@ -107,8 +119,8 @@ struct BenchCommand: ParsableCommand {
                      "workload".padding(18) + "ns/instr".padding(10) + "instr/s".padding(14) + "exec/s".padding(12) + "ns/exec"]
         for r in results {
             lines.append(r.workload.rawValue.padding(18) + fmt(r.nsPerInstruction, 2).padding(10)
-                         + (r.instructionsPerSecond.map { String(Int64($0)) } ?? "-").padding(14)
-                         + (r.executionsPerSecond.map { String(Int64($0)) } ?? "-").padding(12) + fmt(r.nsPerExecution, 0))
+                         + rate(r.instructionsPerSecond).padding(14)
+                         + rate(r.executionsPerSecond).padding(12) + fmt(r.nsPerExecution, 0))
         }
         return lines.joined(separator: "\n")
     }

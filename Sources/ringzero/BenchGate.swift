@@ -20,11 +20,11 @@ struct BenchGate {
     static func read(_ path: String) throws -> BenchGate {
         let json = try readJSON(path, what: "gate file")
         func bad(_ what: String) -> Error { fail("\(path): \(what)", status: ExitStatus.dataError) }
-        guard case .number(let s)? = json["scale"], let scale = Double(s), scale > 0,
+        guard case .number(let s)? = json["scale"], let scale = Double(s), scale > 0, scale <= 1000,
               case .string(let profile)? = json["profile"],
               case .object(let speedups)? = json["minimumSpeedupOverDecode"],
               case .object(let counts)? = json["counters"]
-        else { throw bad("needs scale, profile, minimumSpeedupOverDecode and counters") }
+        else { throw bad("needs scale (above 0, at most 1000), profile, minimumSpeedupOverDecode and counters") }
         var gate = BenchGate(scale: scale, profile: profile, minimumSpeedupOverDecode: [], counters: [])
         for (name, v) in speedups {
             guard Workload(rawValue: name) != nil, case .number(let n) = v, let factor = Double(n) else { throw bad("minimumSpeedupOverDecode.\(name)") }
@@ -53,7 +53,7 @@ struct BenchGate {
         var passed = true
         var results: [String: BenchmarkResult] = [:]
         let names = Set(counters.map(\.0) + minimumSpeedupOverDecode.map(\.0) + ["w6-decode"])
-        for w in Workload.allCases where names.contains(w.rawValue) {
+        for w in Workload.allCases where names.contains(w.rawValue) && (w != .vmx || options.profile.hasVMX) {
             results[w.rawValue] = try WorkloadRunner.run(w, options: options)
         }
         var recorded: [(String, (instructions: UInt64, cycles: UInt64))] = []

@@ -45,10 +45,14 @@ struct FuzzCommand: ParsableCommand {
     var corpus: String?
 
     @Option(help: "Parallel workers (default: the machine's cores).")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    var jobs: Int = min(ProcessInfo.processInfo.activeProcessorCount, 256)
 
     /// Every *.bin under a folder (at most 4 KiB each).
     static func corpusBlobs(_ folder: String) throws -> [[UInt8]] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw fail("cannot read corpus folder \(folder): no such folder", status: ExitStatus.noInput)
+        }
         guard let walker = FileManager.default.enumerator(atPath: folder) else {
             throw fail("cannot read corpus folder \(folder)", status: ExitStatus.noInput)
         }
@@ -115,7 +119,7 @@ struct FuzzCommand: ParsableCommand {
 
         let found = campaign.violations
         var lines = [campaign.progress(since: start)]
-        if let why = campaign.firstRejection { lines.append("generator made states a state file may not hold (bug): \(why)") }
+        if let why = campaign.firstRejection { lines.append("REJECTED: the generator made a state a state file may not hold (a bug of the generator): \(why)") }
         if !found.isEmpty {
             do {
                 try writeReproducers(found, engine: engine, lines: &lines)
@@ -124,7 +128,17 @@ struct FuzzCommand: ParsableCommand {
             }
         }
         emit(lines.joined(separator: "\n"))
-        if !found.isEmpty { throw ExitCode(1) }
+        if !found.isEmpty || campaign.firstRejection != nil { throw ExitCode(1) }
+    }
+
+    /// What to look at when replaying a violation of `invariant`.
+    static func replayNote(_ invariant: Invariant) -> String {
+        switch invariant {
+        case .fastMatchesReference: "run it again with --reference and compare the two reports"
+        case .hookedMatchesFast: "the difference appears only with a hook registered (the generic loop); see detail"
+        case .hostAgrees: "compare RAX and the defined flags in the report with the host values in detail"
+        default: "read the final report (or --trace) against the invariant's rule in docs/fuzzing.md"
+        }
     }
 
     /// BLOB.bin, BLOB.state.json and BLOB.violation.json for each violation.
@@ -139,6 +153,7 @@ struct FuzzCommand: ParsableCommand {
                 ("invariant", .string(v.invariant.rawValue)), ("detail", .string(v.detail)),
                 ("seed", .int(seed)), ("index", .int(index)), ("profile", .string(engine.profile.name)),
                 ("mode", .string(v.fuzzCase.mode.rawValue)), ("instructions", .int(v.fuzzCase.chunks.count)),
+                ("note", .string(Self.replayNote(v.invariant))),
                 ("replay", .string("ringzero run \(base).bin --state \(base).state.json --profile \(profile) --on-fault continue --max-instructions \(engine.maxInstructions) --format json")),
             ])
             try Data((report.formatted() + "\n").utf8).write(to: URL(fileURLWithPath: base + ".violation.json"))

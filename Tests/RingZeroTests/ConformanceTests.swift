@@ -102,6 +102,8 @@ import RingZero
             let source = c.directory.appendingPathComponent(String(m.blob.dropLast(".bin".count)) + ".S")
             #expect(FileManager.default.fileExists(atPath: source.path), "\(c.id): \(m.blob) has no assembly source")
             for p in m.profiles { #expect(Self.allProfiles.contains(p), "\(c.id): unknown profile \(p)") }
+            // A case that runs nowhere or expects nothing checks nothing.
+            #expect(!m.profiles.isEmpty && !m.expect.isEmpty, "\(c.id): needs a profile and an expected field")
         }
     }
 

@@ -41,8 +41,9 @@ public enum Handler: UInt8, Sendable, CaseIterable {
     /// Whether this is a fast form (they are the last cases of the enum).
     @inline(__always) var isFast: Bool { rawValue >= Handler.addRR.rawValue }
 
-    /// The generic handler a fast form stands for.
-    var generic: Handler {
+    /// The generic handler a fast form stands for (itself for every other handler): what a
+    /// before-instruction hook should look at to know which instruction runs.
+    public var generic: Handler {
         switch self {
         case .addRR, .addRI: .add
         case .subRR, .subRI: .sub

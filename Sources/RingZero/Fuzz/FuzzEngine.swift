@@ -27,7 +27,9 @@ public struct FuzzEngine: Sendable {
     /// Case `index` of `seed`.
     public func fuzzCase(seed: UInt64, index: UInt64) -> FuzzCase {
         var generator = CaseGenerator(seed: seed &+ index &* 0x9E37_79B9_7F4A_7C15, profile: profile, length: length, mode: mode)
-        return hostOracle && index % 4 == 3 ? generator.nextHostCase() : generator.nextCase()
+        // Host cases are 64-bit code: only when the starting mode is free or long.
+        let host = hostOracle && index % 4 == 3 && (mode == nil || mode == .long)
+        return host ? generator.nextHostCase() : generator.nextCase()
     }
 
     /// Raw case `index` of `seed`: random bytes or a mutated blob of `corpus`.

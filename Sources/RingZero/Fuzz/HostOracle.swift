@@ -18,6 +18,14 @@ public struct HostCheck: Sendable, Equatable {
     public var b: UInt64
     public var flags: UInt64
 
+    public init(operation: HostOperation, size: UInt8, a: UInt64, b: UInt64, flags: UInt64) {
+        self.operation = operation
+        self.size = size
+        self.a = a
+        self.b = b
+        self.flags = flags
+    }
+
     /// Whether this build can run the host oracle (an x86-64 host).
     public static var available: Bool { rz_host_available() != 0 }
 
@@ -80,7 +88,9 @@ public struct HostCheck: Sendable, Equatable {
                 return all & ~(count == 1 ? 0 : RFLAGS.OF)
             }
             var defined = RFLAGS.SF | RFLAGS.ZF | RFLAGS.PF
-            if count < UInt64(size) * 8 { defined |= RFLAGS.CF }
+            // CF is undefined after SHL and SHR by the operand width or more (SDM SAL/SAR/SHL/SHR);
+            // SAR's is always the last bit shifted out.
+            if operation == .sar || count < UInt64(size) * 8 { defined |= RFLAGS.CF }
             if count == 1 { defined |= RFLAGS.OF }
             return defined
         }

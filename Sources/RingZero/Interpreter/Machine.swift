@@ -37,9 +37,14 @@ public final class Machine {
         set { core.pointee.tscOffset = newValue }
     }
     /// RIP at which the run stops with reason `end` (the first byte after the loaded blob).
+    /// Blocks are cut at the end address when they are decoded, so a new end drops them.
     public var endAddress: UInt64? {
         get { core.pointee.endAddress }
-        set { core.pointee.endAddress = newValue }
+        set {
+            guard newValue != core.pointee.endAddress else { return }
+            core.pointee.endAddress = newValue
+            cache.removeAll(memory: memory)
+        }
     }
 
     let decoder: Decoder

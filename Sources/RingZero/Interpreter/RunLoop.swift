@@ -248,7 +248,10 @@ extension Machine {
             let op = decodeOne(at: pc, mode: mode, fastForms: !single)
             ops.append(op)
             pc = op.nextAddress
-            if single || op.handler.endsBlock || ops.count >= OpCache.maxBlockLength { break }
+            // A REP string instruction ends its block too: its iterations are not in the block's
+            // cost, so the limits must be checked again after it.
+            let repeats = (op.handler == .stos || op.handler == .movs) && op.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
+            if single || op.handler.endsBlock || repeats || ops.count >= OpCache.maxBlockLength { break }
             if pc >> 12 != page || pc == endAddress { break }
         }
         if single {
