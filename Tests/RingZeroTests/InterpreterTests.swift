@@ -125,4 +125,19 @@ import Testing
         let (_, o) = try run("0f 31", state: #"{"cpl": 3, "registers": {"cr4": "0x624"}}"#)
         #expect(o.fault?.vector == .GP)
     }
+
+    /// A REP string instruction ends its block, so the cycle limit is checked right after it:
+    /// the run stops at the first boundary where the count has reached the limit, not at the
+    /// end of a block whose REP ran longer than its cost said.
+    @Test func theCycleLimitHoldsAfterARepInstruction() throws {
+        // mov rcx, 100; mov rdi, 0x2000; rep stosb; nop; nop; nop
+        let code = "48 c7 c1 64 00 00 00 48 c7 c7 00 20 00 00 f3 aa 90 90 90"
+        let probe = try makeMachine(code)
+        let alu = UInt64(probe.costs.cost(.alu)), string = UInt64(probe.costs.cost(.stringIteration))
+        // The limit falls just after the REP's last iteration.
+        let limit = 2 * alu + 100 * string
+        let (m, o) = try run(code, options: RunOptions(maxCycles: limit))
+        #expect(o.reason == .cycleLimit && m.state.rip == 0x1010 && m.state[.rcx] == 0)
+        #expect(m.cycleCount == limit && m.instructionCount == 3)
+    }
 }

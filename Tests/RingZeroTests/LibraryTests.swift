@@ -164,6 +164,17 @@ import RingZero
         #expect(throws: MachineError.self) { try skylake.restore(older) }
     }
 
+    @Test func aNewEndAddressAppliesToCachedCode() throws {
+        // Nine NOPs, run once (so their block is cached), then again with the end moved to 0x1004.
+        let m = try machine(String(repeating: "90 ", count: 9))
+        let start = m.snapshot()
+        #expect(m.run().reason == .end && m.state.rip == 0x1009)
+        try m.restore(start)
+        m.endAddress = 0x1004
+        let o = m.run()
+        #expect(o.reason == .end && o.rip == 0x1004 && m.instructionCount == 4)
+    }
+
     @Test func stepExecutesOneInstruction() throws {
         let m = try machine("b8 01 00 00 00 83 c0 02 f4")
         #expect(m.step().reason == .instructionLimit && m.state[.rax] == 1 && m.state.rip == 0x1005)
