@@ -47,17 +47,16 @@ extension Machine {
                 block = decodeBlock(at: state.rip, mode: mode, single: options.referencePath)
             }
             // Limits are checked once per block when the whole block fits in what is left.
-            let fits = executed() &+ UInt64(block.count) <= options.maxInstructions
-                && cycleCount &+ block.cost <= maxCycles && cycleCount &+ block.cost >= cycleCount
-            let ops = cache.base
-            var index = block.start
-            let end = block.start + block.count
+            let fits = fitsLimits(block, options, faults: faults.count)
             if fits && !hooked {
                 switch runFastBlocks(block, mode: mode, options, &faults) {
                 case .next, .nextBlock: break
                 case .stop(let exit): return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
                 }
             } else {
+                let ops = cache.base
+                var index = block.start
+                let end = block.start + block.count
                 while index < end {
                     let op = ops[index]
                     index += 1
@@ -98,7 +97,6 @@ extension Machine {
             retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= branches
             retired = 0; cycles = 0; alu = 0; branches = 0
         }
-        let maxCycles = options.maxCycles ?? .max
         var block = first
         while true {
             let ops = cache.base
@@ -148,12 +146,20 @@ extension Machine {
                 let now = state.codeMode
                 if now != mode { return .next }
             }
-            guard state.rip != endAddress, let next = cache.block(at: state.rip, mode: mode) else { return .next }
-            let executed = instructionCount &+ UInt64(faults.count)
-            guard executed &+ UInt64(next.count) <= options.maxInstructions,
-                  cycleCount &+ next.cost <= maxCycles, cycleCount &+ next.cost >= cycleCount else { return .next }
+            guard state.rip != endAddress, let next = cache.block(at: state.rip, mode: mode),
+                  fitsLimits(next, options, faults: faults.count) else { return .next }
             block = next
         }
+    }
+
+    /// Whether all of `block` can run before either limit: then they are not checked inside it.
+    /// Exceptions taken under `--on-fault continue` count with the retired instructions.
+    @inline(__always)
+    private func fitsLimits(_ block: OpCache.Block, _ options: RunOptions, faults: Int) -> Bool {
+        let maxCycles = options.maxCycles ?? .max
+        let cycles = cycleCount &+ block.cost
+        return instructionCount &+ UInt64(faults) &+ UInt64(block.count) <= options.maxInstructions
+            && cycles <= maxCycles && cycles >= cycleCount
     }
 
     /// What the loop does after one generic instruction.

@@ -13,16 +13,16 @@ extension Machine {
         case .addRI: fastArithmetic(op, .add, fastImmediate(op)) { $0 &+ $1 }
         case .subRR: fastArithmetic(op, .sub, fastSource(op)) { $0 &- $1 }
         case .subRI: fastArithmetic(op, .sub, fastImmediate(op)) { $0 &- $1 }
-        case .cmpRR: fastCompare(op, .sub, fastSource(op)) { $0 &- $1 }
-        case .cmpRI: fastCompare(op, .sub, fastImmediate(op)) { $0 &- $1 }
+        case .cmpRR: fastArithmetic(op, .sub, fastSource(op), writeBack: false) { $0 &- $1 }
+        case .cmpRI: fastArithmetic(op, .sub, fastImmediate(op), writeBack: false) { $0 &- $1 }
         case .andRR: fastLogic(op, fastSource(op)) { $0 & $1 }
         case .andRI: fastLogic(op, fastImmediate(op)) { $0 & $1 }
         case .orRR: fastLogic(op, fastSource(op)) { $0 | $1 }
         case .orRI: fastLogic(op, fastImmediate(op)) { $0 | $1 }
         case .xorRR: fastLogic(op, fastSource(op)) { $0 ^ $1 }
         case .xorRI: fastLogic(op, fastImmediate(op)) { $0 ^ $1 }
-        case .testRR: fastTest(op, fastSource(op))
-        case .testRI: fastTest(op, fastImmediate(op))
+        case .testRR: fastLogic(op, fastSource(op), writeBack: false) { $0 & $1 }
+        case .testRI: fastLogic(op, fastImmediate(op), writeBack: false) { $0 & $1 }
         case .movRR: state.gpr[Int(op.dstReg)] = fastSource(op)
         case .movRI: state.gpr[Int(op.dstReg)] = fastImmediate(op)
         case .incR: fastStep(op, .inc) { $0 &+ 1 }
@@ -42,33 +42,23 @@ extension Machine {
 
     @inline(__always) private func fastImmediate(_ op: Op) -> UInt64 { UInt64(bitPattern: op.imm) & fastMask(op) }
 
-    /// dst := dst op src; a 32-bit result zero-extends into bits 63:32.
-    @inline(__always) private func fastArithmetic(_ op: Op, _ kind: LazyFlagsKind, _ b: UInt64, _ f: (UInt64, UInt64) -> UInt64) {
+    /// dst := dst op src (CMP: only the flags); a 32-bit result zero-extends into bits 63:32.
+    @inline(__always) private func fastArithmetic(_ op: Op, _ kind: LazyFlagsKind, _ b: UInt64, writeBack: Bool = true,
+                                                  _ f: (UInt64, UInt64) -> UInt64) {
         let d = Int(op.dstReg)
         let a = state.gpr[d] & fastMask(op)
         let r = f(a, b) & fastMask(op)
-        state.gpr[d] = r
+        if writeBack { state.gpr[d] = r }
         setLazyFlags(kind, a, b, r, op.size)
     }
 
-    @inline(__always) private func fastCompare(_ op: Op, _ kind: LazyFlagsKind, _ b: UInt64, _ f: (UInt64, UInt64) -> UInt64) {
-        let a = state.gpr[Int(op.dstReg)] & fastMask(op)
-        setLazyFlags(kind, a, b, f(a, b) & fastMask(op), op.size)
-    }
-
-    /// AND, OR, XOR: only the result and size matter to the flags.
-    @inline(__always) private func fastLogic(_ op: Op, _ b: UInt64, _ f: (UInt64, UInt64) -> UInt64) {
+    /// AND, OR, XOR (TEST: only the flags): only the result and size matter to the flags.
+    @inline(__always) private func fastLogic(_ op: Op, _ b: UInt64, writeBack: Bool = true, _ f: (UInt64, UInt64) -> UInt64) {
         let d = Int(op.dstReg)
         let r = f(state.gpr[d] & fastMask(op), b)
-        state.gpr[d] = r
+        if writeBack { state.gpr[d] = r }
         lazyKind = .logic
         lazyResult = r
-        lazySize = op.size
-    }
-
-    @inline(__always) private func fastTest(_ op: Op, _ b: UInt64) {
-        lazyKind = .logic
-        lazyResult = state.gpr[Int(op.dstReg)] & b
         lazySize = op.size
     }
 
