@@ -55,18 +55,6 @@ if let stateFile {
     stateDirectory = URL(fileURLWithPath: stateFile).deletingLastPathComponent().path
 }
 
-/// Every leaf of a report as (dotted path, value text), in report order.
-func leaves(_ value: JSONValue, _ path: String = "") -> [(String, String)] {
-    switch value {
-    case .object(let pairs):
-        return pairs.flatMap { leaves($0.1, path.isEmpty ? $0.0 : "\(path).\($0.0)") }
-    case .array(let items):
-        return items.isEmpty ? [(path, "[]")] : items.enumerated().flatMap { leaves($0.1, "\(path).\($0.0)") }
-    default:
-        return [(path, value.formatted())]
-    }
-}
-
 // Run the blob under each profile, through the same setup the CLI uses.
 var columns: [(name: String, fields: [String: String], order: [String])] = []
 for profile in CPUProfile.builtins {
@@ -74,8 +62,8 @@ for profile in CPUProfile.builtins {
         let machine = try MachineSetup(profile: profile, mode: mode, state: state, stateDirectory: stateDirectory)
             .makeMachine(blob: [UInt8](blob))
         let report = Report(machine: machine, outcome: machine.run())
-        let fields = leaves(report.json)
-        columns.append((profile.name, Dictionary(fields, uniquingKeysWith: { a, _ in a }), fields.map(\.0)))
+        let fields = report.json.leaves()
+        columns.append((profile.name, Dictionary(fields.map { ($0.path, $0.value) }, uniquingKeysWith: { a, _ in a }), fields.map(\.path)))
     } catch {
         columns.append((profile.name, ["error": error.description], ["error"]))
     }

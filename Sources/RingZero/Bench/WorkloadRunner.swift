@@ -119,25 +119,21 @@ public enum WorkloadRunner {
         let start = machine.snapshot()
         var generator = SequenceGenerator(seed: 0x5EED)
         let executions = max(1, Int(20_000 * options.scale))
-        var samples: [Double] = []
         var instructions: UInt64 = 0, cycles: UInt64 = 0
         // The same programs in every repetition, so the counters do not depend on how many
         // repetitions run; each execution still loads new bytes over the last one's.
         let programs = (0..<executions).map { _ in generator.sequence(length: 16) }
-        for _ in 0..<max(1, options.repetitions) {
+        let ns = try medianNanoseconds(options, per: executions) {
             instructions = 0
             cycles = 0
-            let t0 = now()
             for code in programs {
-                try? machine.restore(start)
+                try machine.restore(start)
                 machine.load(code, at: 0x1000)
                 _ = machine.run(RunOptions(maxInstructions: 64))
                 instructions &+= machine.instructionCount
                 cycles &+= machine.cycleCount
             }
-            samples.append((now() - t0) / Double(executions))
         }
-        let ns = median(samples) * 1e9
         return BenchmarkResult(workload: .cold, executionsPerSecond: 1e9 / ns, nsPerExecution: ns,
                                guestInstructions: instructions, modelledCycles: cycles)
     }
@@ -154,17 +150,13 @@ public enum WorkloadRunner {
             pc = machine.decodeOne(at: pc, mode: .bits64).nextAddress
         }
         let rounds = max(1, Int(20_000 * options.scale))
-        var samples: [Double] = []
         var sink: UInt64 = 0
-        for _ in 0..<max(1, options.repetitions) {
-            let t0 = now()
+        let ns = medianNanoseconds(options, per: rounds * addresses.count) {
             for _ in 0..<rounds {
                 for a in addresses { sink &+= UInt64(machine.decodeOne(at: a, mode: .bits64).length) }
             }
-            samples.append((now() - t0) / Double(rounds * addresses.count))
         }
         if sink == 0 { throw BenchmarkError(description: "the decoder returned nothing") }
-        let ns = median(samples) * 1e9
         return BenchmarkResult(workload: .decode, instructionsPerSecond: 1e9 / ns, nsPerInstruction: ns,
                                guestInstructions: UInt64(rounds * addresses.count), modelledCycles: 0)
     }
@@ -176,21 +168,28 @@ public enum WorkloadRunner {
         let start = machine.snapshot()
         let stride = (16 << 20) / 4096 / pages
         let rounds = max(1, Int(20_000 * options.scale))
-        var samples: [Double] = []
-        for _ in 0..<max(1, options.repetitions) {
-            let t0 = now()
+        let ns = try medianNanoseconds(options, per: rounds) {
             for r in 0..<rounds {
                 for p in 0..<pages { machine.memory.write(UInt64(p * stride) << 12, 8, UInt64(r)) }
                 try machine.restore(start)
             }
-            samples.append((now() - t0) / Double(rounds))
         }
-        let ns = median(samples) * 1e9
         return BenchmarkResult(workload: pages == 1 ? .restore1 : .restore64, executionsPerSecond: 1e9 / ns,
                                nsPerExecution: ns, guestInstructions: 0, modelledCycles: 0)
     }
 
     // MARK: Helpers
+
+    /// Time `work` once per repetition; the median, in nanoseconds per one of its `units`.
+    private static func medianNanoseconds(_ options: BenchmarkOptions, per units: Int, _ work: () throws -> Void) rethrows -> Double {
+        var samples: [Double] = []
+        for _ in 0..<max(1, options.repetitions) {
+            let t0 = now()
+            try work()
+            samples.append((now() - t0) / Double(units))
+        }
+        return median(samples) * 1e9
+    }
 
     private static func registerIdleHooks(_ machine: Machine) {
         machine.onException { _, _ in .proceed }

@@ -84,15 +84,8 @@ public struct FuzzEngine: Sendable {
 
     /// The first report fields that differ, for the violation's detail.
     static func difference(_ a: JSONValue, _ b: JSONValue) -> String {
-        func leaves(_ v: JSONValue, _ path: String) -> [(String, String)] {
-            switch v {
-            case .object(let pairs): return pairs.flatMap { leaves($0.1, path.isEmpty ? $0.0 : path + "." + $0.0) }
-            case .array(let items): return items.enumerated().flatMap { leaves($0.1, path + "." + String($0.0)) }
-            default: return [(path, v.formatted())]
-            }
-        }
-        let x = Dictionary(leaves(a, ""), uniquingKeysWith: { p, _ in p })
-        let y = Dictionary(leaves(b, ""), uniquingKeysWith: { p, _ in p })
+        let x = Dictionary(a.leaves().map { ($0.path, $0.value) }, uniquingKeysWith: { p, _ in p })
+        let y = Dictionary(b.leaves().map { ($0.path, $0.value) }, uniquingKeysWith: { p, _ in p })
         let keys = Set(x.keys).union(y.keys).sorted()
         let diffs = keys.filter { x[$0] != y[$0] }.prefix(4).map { "\($0): \(x[$0] ?? "-") vs \(y[$0] ?? "-")" }
         return diffs.joined(separator: "; ")

@@ -32,6 +32,20 @@ public indirect enum JSONValue: Equatable, Sendable {
         return pairs.first { $0.0 == key }?.1
     }
 
+    /// Every leaf with its dotted path (`registers.rax`, `faults.0.vector`) and its value as JSON
+    /// text, in document order. An empty array is a leaf of its own (`[]`), so an empty list and
+    /// a full one differ; an empty object has no leaves.
+    public func leaves(_ path: String = "") -> [(path: String, value: String)] {
+        switch self {
+        case .object(let pairs):
+            return pairs.flatMap { $0.1.leaves(path.isEmpty ? $0.0 : path + "." + $0.0) }
+        case .array(let items) where !items.isEmpty:
+            return items.enumerated().flatMap { $0.1.leaves(path + "." + String($0.0)) }
+        default:
+            return [(path, formatted())]
+        }
+    }
+
     /// Pretty-printed text with two-space indentation.
     public func formatted(indent: Int = 0) -> String {
         var out = ""
