@@ -113,6 +113,8 @@ public enum WorkloadRunner {
     /// Fresh 16-instruction sequences: reset by snapshot, new bytes each time.
     private static func cold(_ options: BenchmarkOptions) throws -> BenchmarkResult {
         let machine = try Machine(profile: options.profile)
+        // As the structured fuzzer does: its encodings skip Capstone (`DirectDecoder`).
+        machine.decodesCommonFormsDirectly = true
         machine.state = MachineSetup.defaults(for: .long, memorySize: machine.memory.size, profile: options.profile)
         machine.state.rip = 0x1000
         if options.hooks { registerIdleHooks(machine) }

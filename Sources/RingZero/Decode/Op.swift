@@ -1,5 +1,5 @@
 /// Where an operand lives.
-public enum OperandKind: UInt8, Sendable {
+public enum OperandKind: UInt8, Sendable, Equatable {
     case none
     /// A GPR, `reg` is its number; the operand's width is the Op's size.
     case reg
@@ -14,7 +14,7 @@ public enum OperandKind: UInt8, Sendable {
 /// One decoded instruction in the interpreter's own compact form: a plain value with no
 /// references, so a block of them is one contiguous buffer and the dispatch loop never retains
 /// or releases anything.
-public struct Op: Sendable {
+public struct Op: Sendable, Equatable {
     /// What to execute.
     public internal(set) var handler: Handler
     /// Instruction length in bytes.

@@ -48,6 +48,11 @@ public final class Machine {
     }
 
     let decoder: Decoder
+    /// Decode the simple register forms, MOV CR, the no-operand privileged instructions and
+    /// absolute-address VMXON without Capstone (`DirectDecoder`): the same Ops, at a small
+    /// fraction of the cost. For fuzzers and other cold code; off by default (`ringzero run` and
+    /// its `--reference` path decode with Capstone alone).
+    public var decodesCommonFormsDirectly = false
     /// The profile's cost table, resolved per form.
     public let costs: CostModel
     /// Per cost form: instructions retired as that form (exceptions under `exception`), and
@@ -225,6 +230,8 @@ struct MachineCore {
     /// The limits of the run in progress, for instructions that loop internally (REP).
     var cycleBudget: UInt64 = .max
     var instructionBudget: UInt64 = .max
+    /// `decodeBlock`'s buffer, kept between blocks so cold code allocates no array per block.
+    var blockScratch: [Op] = []
 
     init(msrs: MSRFile, facts: ProfileFacts) {
         self.msrs = msrs

@@ -247,11 +247,15 @@ extension Machine {
 
     /// Decode a straight-line block at `address` and store it in the cache.
     func decodeBlock(at address: UInt64, mode: CodeMode, single: Bool) -> OpCache.Block {
+        // The machine's scratch buffer, taken out and put back.
         var ops: [Op] = []
+        swap(&ops, &core.pointee.blockScratch)
+        ops.removeAll(keepingCapacity: true)
+        defer { swap(&ops, &core.pointee.blockScratch) }
         var pc = address
         let page = address >> 12
         while true {
-            let op = decodeOne(at: pc, mode: mode, fastForms: !single)
+            let op = decodeOne(at: pc, mode: mode, fastForms: !single, direct: decodesCommonFormsDirectly)
             ops.append(op)
             pc = op.nextAddress
             // A REP string instruction ends its block too: its iterations are not in the block's
@@ -268,9 +272,17 @@ extension Machine {
         return cache.insert(ops, at: address, mode: mode, memory: memory, worstCaseCost: worst)
     }
 
-    /// Decode the instruction at `address`: Capstone, then lowering. Bytes Capstone rejects
-    /// become a one-byte #UD Op.
-    func decodeOne(at address: UInt64, mode: CodeMode, fastForms: Bool = false) -> Op {
+    /// Decode the instruction at `address`: `DirectDecoder` first when `direct`, else (and for
+    /// the forms it does not cover) Capstone, then lowering. Bytes Capstone rejects become a
+    /// one-byte #UD Op.
+    func decodeOne(at address: UInt64, mode: CodeMode, fastForms: Bool = false, direct: Bool = false) -> Op {
+        if direct && address < memory.size {
+            let available = Int(min(15, memory.size - address))
+            let p = (memory.bytes + Int(address)).assumingMemoryBound(to: UInt8.self)
+            if let op = DirectDecoder.decode(p, available: available, address: address, mode: mode, costs: costs, fastForms: fastForms) {
+                return op
+            }
+        }
         let bytes = memory.peek(address, count: 15)
         let op = bytes.withUnsafeBytes { raw in
             decoder.withInstruction(raw, address: address, mode: mode) { insn in

@@ -20,6 +20,9 @@ public struct Snapshot: @unchecked Sendable {
     let unbackedReads: UInt64
     let unbackedWrites: UInt64
     let endAddress: UInt64?
+    /// The profile facts of the MSR values above (a plain value: recomputing them on every
+    /// restore would copy the profile and its MSR descriptors).
+    let facts: ProfileFacts
     let memory: MemoryImage
     /// The profile of the machine that took it.
     let profileName: String
@@ -44,7 +47,7 @@ extension Machine {
             retiredByForm: Array(UnsafeBufferPointer(start: retiredByForm, count: forms)),
             extraCyclesByForm: Array(UnsafeBufferPointer(start: extraCyclesByForm, count: forms)),
             unbackedReads: memory.unbackedReads, unbackedWrites: memory.unbackedWrites,
-            endAddress: endAddress, memory: image, profileName: profile.name, owner: identity, serial: snapshotSerial)
+            endAddress: endAddress, facts: facts, memory: image, profileName: profile.name, owner: identity, serial: snapshotSerial)
     }
 
     /// Put the machine back exactly as it was when `snapshot` was taken.
@@ -83,6 +86,6 @@ extension Machine {
         memory.unbackedWrites = snapshot.unbackedWrites
         endAddress = snapshot.endAddress
         pendingStop = nil
-        facts = ProfileFacts(profile: profile, msrs: msrs)
+        facts = snapshot.facts
     }
 }

@@ -1,0 +1,301 @@
+import CCapstone
+
+/// Decodes a small set of simple encodings straight from the bytes to Ops, without Capstone:
+/// the register forms of the integer instructions fuzzers and cold-code workloads emit most,
+/// MOV to and from control registers, the no-operand privileged instructions, and VMXON with an
+/// absolute memory operand.
+///
+/// Why: Capstone plus lowering costs about 370 ns per instruction (W6), so fuzzing fresh
+/// sequences spends almost all its time decoding. This path costs a few nanoseconds.
+///
+/// It gives exactly the Op Capstone plus `Lowering` gives for the same bytes (the same
+/// handler, operands, sizes, Capstone instruction id, prefixes, cost), or nil, in which case
+/// Capstone decodes them. Anything outside the forms listed here returns nil: other prefixes
+/// (LOCK, segment overrides, 67h, F2h, REX.X), memory operands other than VMXON's, byte
+/// registers, invalid control registers. `DirectDecoderTests` compares both decoders on every
+/// form in every mode and on random bytes, and the fuzzer's full checks decode every sampled
+/// case with Capstone alone. Machines use it only when `Machine.decodesCommonFormsDirectly` is
+/// on; the reference path never does.
+enum DirectDecoder {
+    /// The Op for the instruction at `p`, of which `available` bytes may be read; nil when the
+    /// bytes are not a form covered here.
+    static func decode(_ p: UnsafePointer<UInt8>, available: Int, address: UInt64, mode: CodeMode,
+                       costs: CostModel, fastForms: Bool) -> Op? {
+        guard var op = lower(p, available: available, address: address, mode: mode) else { return nil }
+        if fastForms, let fast = Lowering.fastForm(of: op) { op.handler = fast }
+        costs.price(&op)
+        return op
+    }
+
+    /// The operand size of the instruction: REX.W, then 66h, then the code size.
+    @inline(__always)
+    private static func operandSize(_ mode: CodeMode, rexW: Bool, has66: Bool) -> UInt8 {
+        switch mode {
+        case .bits64: rexW ? 8 : (has66 ? 2 : 4)
+        case .bits32: has66 ? 2 : 4
+        case .bits16: has66 ? 4 : 2
+        }
+    }
+
+    // swiftlint:disable:next cyclomatic_complexity function_body_length
+    private static func lower(_ p: UnsafePointer<UInt8>, available: Int, address: UInt64, mode: CodeMode) -> Op? {
+        var i = 0
+        var has66 = false, hasF3 = false
+        guard available > 0 else { return nil }
+        if p[0] == 0x66 { has66 = true; i = 1 } else if p[0] == 0xF3 { hasF3 = true; i = 1 }
+        var rex: UInt8 = 0
+        if mode == .bits64, i < available, p[i] & 0xF0 == 0x40 { rex = p[i]; i += 1 }
+        // REX.X selects an index register, which no form here has; 66h with REX and F3h with
+        // anything but VMXON are left to Capstone.
+        if rex & 2 != 0 || (has66 && rex != 0) || (hasF3 && rex != 0) { return nil }
+        guard i < available else { return nil }
+        let rexW = rex & 8 != 0
+        let regHigh: UInt8 = rex & 4 != 0 ? 8 : 0, rmHigh: UInt8 = rex & 1 != 0 ? 8 : 0
+        let size = operandSize(mode, rexW: rexW, has66: has66)
+        let addressSize: UInt8 = mode == .bits64 ? 8 : (mode == .bits32 ? 4 : 2)
+        let opcode = p[i]
+        i += 1
+
+        // Plain functions of their arguments (no closures over `i`, which would box it).
+        @inline(__always) func make(_ handler: Handler, _ id: x86_insn, length: Int) -> Op {
+            var op = Op(handler: handler, address: address, length: UInt8(truncatingIfNeeded: length), codeMode: mode)
+            op.instructionID = id.rawValue
+            op.addressSize = addressSize
+            return op
+        }
+        /// The ModRM byte at `at` of a register-direct form, or nil.
+        @inline(__always) func registerModRM(_ at: Int) -> UInt8? {
+            at < available && p[at] >> 6 == 3 ? p[at] : nil
+        }
+        @inline(__always) func immediate(_ at: Int, _ bytes: Int) -> UInt64? {
+            guard at + bytes <= available else { return nil }
+            var v: UInt64 = 0
+            for k in 0..<bytes { v |= UInt64(p[at + k]) << (8 * UInt64(k)) }
+            return v
+        }
+
+        if hasF3 {
+            // VMXON m64 with an absolute address: F3 0F C7 /6.
+            guard i + 1 < available, opcode == 0x0F, p[i] == 0xC7 else { return nil }
+            let modrm = p[i + 1]
+            guard modrm >> 6 == 0, (modrm >> 3) & 7 == 6 else { return nil }
+            var at = i + 2
+            let disp: Int64
+            switch mode {
+            case .bits64:
+                guard modrm & 7 == 4, at < available, p[at] == 0x25, let d = immediate(at + 1, 4) else { return nil }
+                disp = Int64(Int32(truncatingIfNeeded: d))
+                at += 5
+            case .bits32:
+                guard modrm & 7 == 5, let d = immediate(at, 4) else { return nil }
+                disp = Int64(Int32(truncatingIfNeeded: d))
+                at += 4
+            case .bits16:
+                guard modrm & 7 == 6, let d = immediate(at, 2) else { return nil }
+                disp = Int64(Int16(truncatingIfNeeded: d))
+                at += 2
+            }
+            // Capstone counts the F3h as part of the opcode, not as a REP prefix.
+            var op = make(.vmxon, mode == .bits16 ? X86_INS_VMPTRLD : X86_INS_VMXON, length: at)
+            op.srcKind = .mem
+            op.size = 8
+            op.disp = disp
+            return op
+        }
+
+        switch opcode {
+        case 0x01, 0x09, 0x21, 0x29, 0x31, 0x39, 0x85, 0x89:
+            // ADD/OR/AND/SUB/XOR/CMP/TEST/MOV r/m, r with a register destination.
+            guard let modrm = registerModRM(i) else { return nil }
+            let (handler, id): (Handler, x86_insn) = switch opcode {
+            case 0x01: (.add, X86_INS_ADD)
+            case 0x09: (.or, X86_INS_OR)
+            case 0x21: (.and, X86_INS_AND)
+            case 0x29: (.sub, X86_INS_SUB)
+            case 0x31: (.xor, X86_INS_XOR)
+            case 0x39: (.cmp, X86_INS_CMP)
+            case 0x85: (.test, X86_INS_TEST)
+            default: (.mov, X86_INS_MOV)
+            }
+            var op = make(handler, id, length: i + 1)
+            op.size = size
+            op.srcSize = size
+            op.dstKind = .reg
+            op.dstReg = (modrm & 7) | rmHigh
+            op.srcKind = .reg
+            op.srcReg = ((modrm >> 3) & 7) | regHigh
+            return op
+
+        case 0x83, 0xC1:
+            // Group 1 with a sign-extended imm8, and shifts/rotates by imm8, on a register.
+            guard let modrm = registerModRM(i), let raw = immediate(i + 1, 1) else { return nil }
+            let handler: Handler, id: x86_insn
+            if opcode == 0x83 {
+                switch (modrm >> 3) & 7 {
+                case 0: (handler, id) = (.add, X86_INS_ADD)
+                case 1: (handler, id) = (.or, X86_INS_OR)
+                case 4: (handler, id) = (.and, X86_INS_AND)
+                case 5: (handler, id) = (.sub, X86_INS_SUB)
+                case 6: (handler, id) = (.xor, X86_INS_XOR)
+                case 7: (handler, id) = (.cmp, X86_INS_CMP)
+                default: return nil
+                }
+            } else {
+                switch (modrm >> 3) & 7 {
+                case 0: (handler, id) = (.rol, X86_INS_ROL)
+                case 1: (handler, id) = (.ror, X86_INS_ROR)
+                case 4: (handler, id) = (.shl, X86_INS_SHL)
+                case 5: (handler, id) = (.shr, X86_INS_SHR)
+                case 7: (handler, id) = (.sar, X86_INS_SAR)
+                default: return nil
+                }
+            }
+            var op = make(handler, id, length: i + 2)
+            op.size = size
+            op.dstKind = .reg
+            op.dstReg = (modrm & 7) | rmHigh
+            op.srcKind = .imm
+            if opcode == 0x83 {
+                // Capstone reports the immediate sign-extended to 64 bits for ADD, SUB and
+                // CMP, and cut to the operand size for the logical OR, AND and XOR.
+                op.srcSize = size
+                let extended = Int64(Int8(truncatingIfNeeded: raw))
+                let logical = handler == .or || handler == .and || handler == .xor
+                op.imm = logical ? Int64(bitPattern: UInt64(bitPattern: extended) & sizeMask(size)) : extended
+            } else {
+                op.srcSize = 1
+                op.imm = Int64(raw)
+            }
+            return op
+
+        case 0xFF:
+            // INC/DEC of a register.
+            guard let modrm = registerModRM(i) else { return nil }
+            let reg = (modrm >> 3) & 7
+            guard reg <= 1 else { return nil }
+            var op = make(reg == 0 ? .inc : .dec, reg == 0 ? X86_INS_INC : X86_INS_DEC, length: i + 1)
+            op.size = size
+            op.dstKind = .reg
+            op.dstReg = (modrm & 7) | rmHigh
+            return op
+
+        case 0xB8...0xBF:
+            // MOV r, imm: imm64 with REX.W, else the operand size.
+            let bytes = Int(size)
+            guard let value = immediate(i, bytes) else { return nil }
+            var op = make(.mov, bytes == 8 ? X86_INS_MOVABS : X86_INS_MOV, length: i + bytes)
+            op.size = size
+            op.srcSize = size
+            op.dstKind = .reg
+            op.dstReg = (opcode & 7) | rmHigh
+            op.srcKind = .imm
+            op.imm = Int64(bitPattern: value)
+            return op
+
+        case 0x50...0x5F:
+            // PUSH/POP r: 64-bit in 64-bit mode unless 66h.
+            if rexW { return nil }
+            let stackSize: UInt8 = mode == .bits64 ? (has66 ? 2 : 8) : size
+            let push = opcode < 0x58
+            var op = make(push ? .push : .pop, push ? X86_INS_PUSH : X86_INS_POP, length: i)
+            op.size = stackSize
+            if push {
+                op.srcKind = .reg
+                op.srcReg = (opcode & 7) | rmHigh
+            } else {
+                op.dstKind = .reg
+                op.dstReg = (opcode & 7) | rmHigh
+            }
+            return op
+
+        case 0x70...0x7F:
+            // Jcc rel8; Capstone gives the absolute target, cut to the code size.
+            guard !has66, let raw = immediate(i, 1) else { return nil }
+            let next = address &+ UInt64(i + 1)
+            var target = next &+ UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: raw)))
+            if mode == .bits32 { target &= 0xFFFF_FFFF } else if mode == .bits16 { target &= 0xFFFF }
+            var op = make(.jcc, jccIDs[Int(opcode & 15)], length: i + 1)
+            op.imm = Int64(bitPattern: target)
+            op.size = mode == .bits64 ? 8 : (mode == .bits32 ? 4 : 2)
+            op.cond = opcode & 15
+            return op
+
+        case 0xF4:
+            guard !has66, rex == 0 else { return nil }
+            return noOperands(make(.hlt, X86_INS_HLT, length: i), mode)
+
+        case 0x0F:
+            guard i < available else { return nil }
+            let second = p[i]
+            i += 1
+            // 66h only on IMUL, where it sets the operand size.
+            if has66 && second != 0xAF { return nil }
+            switch second {
+            case 0x20, 0x22:
+                // MOV r, CRn / MOV CRn, r (the ModRM mod bits are ignored; only mod 3 here).
+                guard let modrm = registerModRM(i) else { return nil }
+                let cr = ((modrm >> 3) & 7) | regHigh
+                guard Lowering.validControlRegister(cr) else { return nil }
+                let toCR = second == 0x22
+                var op = make(toCR ? .movToCR : .movFromCR, X86_INS_MOV, length: i + 1)
+                op.cond = cr
+                op.size = mode == .bits64 ? 8 : 4
+                if toCR {
+                    op.srcKind = .reg
+                    op.srcReg = (modrm & 7) | rmHigh
+                } else {
+                    op.dstKind = .reg
+                    op.dstReg = (modrm & 7) | rmHigh
+                }
+                return op
+            case 0xAF:
+                guard let modrm = registerModRM(i) else { return nil }
+                var op = make(.imul2, X86_INS_IMUL, length: i + 1)
+                op.size = size
+                op.srcSize = size
+                op.dstKind = .reg
+                op.dstReg = ((modrm >> 3) & 7) | regHigh
+                op.srcKind = .reg
+                op.srcReg = (modrm & 7) | rmHigh
+                return op
+            case 0x01:
+                guard let modrm = registerModRM(i) else { return nil }
+                if modrm == 0xC4 && rex == 0 { return noOperands(make(.vmxoff, X86_INS_VMXOFF, length: i + 1), mode) }
+                // LMSW r16: 0F 01 /6.
+                guard (modrm >> 3) & 7 == 6 else { return nil }
+                var op = make(.lmsw, X86_INS_LMSW, length: i + 1)
+                op.size = 2
+                op.dstKind = .reg
+                op.dstReg = (modrm & 7) | rmHigh
+                return op
+            default:
+                guard rex == 0 else { return nil }
+                let (handler, id): (Handler, x86_insn)
+                switch second {
+                case 0x06: (handler, id) = (.clts, X86_INS_CLTS)
+                case 0x30: (handler, id) = (.wrmsr, X86_INS_WRMSR)
+                case 0x31: (handler, id) = (.rdtsc, X86_INS_RDTSC)
+                case 0x32: (handler, id) = (.rdmsr, X86_INS_RDMSR)
+                case 0x37: (handler, id) = (.getsec, X86_INS_GETSEC)
+                case 0xA2: (handler, id) = (.cpuid, X86_INS_CPUID)
+                default: return nil
+                }
+                return noOperands(make(handler, id, length: i), mode)
+            }
+
+        default:
+            return nil
+        }
+    }
+
+    private static func noOperands(_ op: Op, _ mode: CodeMode) -> Op {
+        var op = op
+        op.size = mode == .bits64 ? 8 : (mode == .bits32 ? 4 : 2)
+        return op
+    }
+
+    private static let jccIDs: [x86_insn] = [
+        X86_INS_JO, X86_INS_JNO, X86_INS_JB, X86_INS_JAE, X86_INS_JE, X86_INS_JNE, X86_INS_JBE, X86_INS_JA,
+        X86_INS_JS, X86_INS_JNS, X86_INS_JP, X86_INS_JNP, X86_INS_JL, X86_INS_JGE, X86_INS_JLE, X86_INS_JG,
+    ]
+}
