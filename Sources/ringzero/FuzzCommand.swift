@@ -9,8 +9,10 @@ struct FuzzCommand: ParsableCommand {
         discussion: """
         Each case is a starting state and a sequence of the mission's instructions with the \
         integer instructions around them, operands chosen to hit the SDM's rules. Every case runs \
-        on the fast path, on the reference path, and with a hook that checks the invariants of \
-        docs/fuzzing.md before every instruction; the three reports must agree. A violation is \
+        on the fast path and on the reference path with a hook that checks the invariants of \
+        docs/fuzzing.md before every instruction; the two results must agree. Every \
+        --full-check-every-th case also replays as `ringzero run` would (state file, Capstone) \
+        three ways, and all reports must agree. A violation is \
         minimized and saved to --out as BLOB.bin, BLOB.state.json and BLOB.violation.json, \
         replayable with `ringzero run BLOB.bin --state BLOB.state.json --profile P`. \
         Exit status 1 when a violation was found.
@@ -44,6 +46,9 @@ struct FuzzCommand: ParsableCommand {
     @Option(help: "With --raw: a folder whose *.bin files (searched recursively) are mutated, e.g. Fixtures.")
     var corpus: String?
 
+    @Option(help: "Run the full check (state file, Capstone decoding, three runs) on every Nth structured case; 1 checks every case. Raw cases always get it.")
+    var fullCheckEvery: UInt64 = 1024
+
     @Option(help: "Parallel workers (default: the machine's cores).")
     var jobs: Int = min(ProcessInfo.processInfo.activeProcessorCount, 256)
 
@@ -69,11 +74,14 @@ struct FuzzCommand: ParsableCommand {
         if corpus != nil && !raw { throw ValidationError("--corpus goes with --raw") }
         guard length >= 1 && length <= 256 else { throw ValidationError("--length must be 1 to 256") }
         guard jobs >= 1 && jobs <= 256 else { throw ValidationError("--jobs must be 1 to 256") }
+        guard fullCheckEvery >= 1 else { throw ValidationError("--full-check-every must be at least 1") }
         if iterations != nil && duration != nil { throw ValidationError("give --iterations or --duration, not both") }
     }
 
     func run() throws {
-        let engine = FuzzEngine(profile: try loadProfile(profile), length: length, mode: mode)
+        var configured = FuzzEngine(profile: try loadProfile(profile), length: length, mode: mode)
+        configured.fullCheckInterval = fullCheckEvery
+        let engine = configured
         let blobs = try corpus.map(Self.corpusBlobs) ?? []
         let limit = duration == nil ? (iterations ?? 10_000) : UInt64.max
         let deadline = duration.map { Date().addingTimeInterval($0.seconds) }
@@ -86,20 +94,33 @@ struct FuzzCommand: ParsableCommand {
             DispatchQueue.global().async {
                 defer { group.leave() }
                 guard let fuzzer = try? engine.makeWorker() else {
-                    campaign.record(rejected: "cannot create the worker's machines")
+                    var failed = Campaign.Batch()
+                    failed.record(rejected: "cannot create the worker's machines")
+                    campaign.merge(&failed)
                     return
                 }
+                // Counts go to the campaign in batches: a lock per case would cost more than
+                // a case.
+                var batch = Campaign.Batch()
                 var index = UInt64(worker)
-                while index < limit && !campaign.stopped {
-                    if let deadline, Date() >= deadline { break }
-                    let c = raw ? engine.rawCase(seed: seed, index: index, corpus: blobs) : engine.fuzzCase(seed: seed, index: index)
-                    switch fuzzer.evaluate(c) {
-                    case .passed(let outcome): campaign.record(outcome: outcome)
-                    case .rejected(let why): campaign.record(rejected: why)
-                    case .violated(let v): campaign.record(violation: engine.minimize(v), index: index)
+                while index < limit {
+                    if batch.executions & 255 == 0 {
+                        campaign.merge(&batch)
+                        if campaign.stopped { break }
+                        if let deadline, Date() >= deadline { break }
+                    }
+                    let result = raw ? fuzzer.evaluate(engine.rawCase(seed: seed, index: index, corpus: blobs))
+                                     : fuzzer.evaluate(seed: seed, index: index)
+                    switch result {
+                    case .passed(let outcome): batch.record(outcome: outcome)
+                    case .rejected(let why): batch.record(rejected: why)
+                    case .violated(let v):
+                        campaign.merge(&batch)
+                        campaign.record(violation: engine.minimize(v), index: index)
                     }
                     index += UInt64(jobs)
                 }
+                campaign.merge(&batch)
             }
         }
 
@@ -163,33 +184,52 @@ struct FuzzCommand: ParsableCommand {
     }
 }
 
-/// The campaign's shared counters, updated by every worker.
+/// The campaign's shared counters, which every worker adds its batches to.
 final class Campaign: @unchecked Sendable {
     private let lock = NSLock()
     private var executions: UInt64 = 0
-    private var outcomes = Set<String>()
+    private var outcomes = Set<Int>()
     private var rejected: UInt64 = 0
     private(set) var firstRejection: String?
     private var found: [(UInt64, Violation)] = []
     /// Workers stop once this many violations are in hand.
     static let violationLimit = 10
 
-    var stopped: Bool { lock.withLock { found.count >= Self.violationLimit } }
-    var violations: [(UInt64, Violation)] { lock.withLock { found.sorted { $0.0 < $1.0 } } }
+    /// One worker's counts since it last merged.
+    struct Batch {
+        var executions: UInt64 = 0
+        var outcomes = Set<Int>()
+        var rejected: UInt64 = 0
+        var firstRejection: String?
 
-    func record(outcome: String) {
-        lock.withLock {
+        mutating func record(outcome: Int) {
             executions += 1
             outcomes.insert(outcome)
         }
-    }
 
-    func record(rejected why: String) {
-        lock.withLock {
+        mutating func record(rejected why: String) {
             executions += 1
             rejected += 1
             if firstRejection == nil { firstRejection = why }
         }
+    }
+
+    var stopped: Bool { lock.withLock { found.count >= Self.violationLimit } }
+    var violations: [(UInt64, Violation)] { lock.withLock { found.sorted { $0.0 < $1.0 } } }
+
+    /// Add a batch and empty it.
+    func merge(_ batch: inout Batch) {
+        guard batch.executions > 0 else { return }
+        lock.withLock {
+            executions += batch.executions
+            outcomes.formUnion(batch.outcomes)
+            rejected += batch.rejected
+            if firstRejection == nil { firstRejection = batch.firstRejection }
+        }
+        batch.executions = 0
+        batch.outcomes.removeAll(keepingCapacity: true)
+        batch.rejected = 0
+        batch.firstRejection = nil
     }
 
     func record(violation: Violation, index: UInt64) {

@@ -41,7 +41,15 @@ import Testing
                 for r in UInt8(0)..<8 {
                     for s in [UInt8(0), 3, 7] {
                         var forms: [[UInt8]] = []
-                        for opcode: UInt8 in [0x01, 0x09, 0x21, 0x29, 0x31, 0x39, 0x85, 0x89] { forms.append([opcode, 0xC0 | s << 3 | r]) }
+                        for opcode: UInt8 in [0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30, 0x31,
+                                              0x38, 0x39, 0x84, 0x85, 0x88, 0x89] {
+                            forms.append([opcode, 0xC0 | s << 3 | r])
+                            forms.append([opcode, 0xC0 | r << 3 | s])
+                        }
+                        for ext: UInt8 in [0, 1, 4, 5, 7] { forms.append([0xD2, 0xC0 | ext << 3 | r]); forms.append([0xD3, 0xC0 | ext << 3 | r]) }
+                        for ext: UInt8 in [2, 3] { forms.append([0xF6, 0xC0 | ext << 3 | r]); forms.append([0xF7, 0xC0 | ext << 3 | r]) }
+                        forms.append([0xFE, 0xC0 | r])
+                        forms.append([0xFE, 0xC8 | r])
                         for ext: UInt8 in [0, 1, 4, 5, 6, 7] { forms.append([0x83, 0xC0 | ext << 3 | r, s == 0 ? 0x7F : (s == 3 ? 0x80 : 0xFF)]) }
                         for ext: UInt8 in [0, 1, 4, 5, 7] { forms.append([0xC1, 0xC0 | ext << 3 | r, s * 9]) }
                         forms.append([0xFF, 0xC0 | r])
@@ -115,7 +123,8 @@ import Testing
     @Test func randomBytesNeverDisagreeWithCapstone() {
         var random = SplitMix64(seed: 0xD1EC7)
         let leads: [UInt8] = [0x66, 0xF3, 0xF2, 0xF0, 0x67, 0x2E, 0x40, 0x41, 0x44, 0x48, 0x49, 0x4A, 0x4C, 0x4F]
-        let opcodes: [UInt8] = [0x01, 0x09, 0x21, 0x29, 0x31, 0x39, 0x85, 0x89, 0x83, 0xC1, 0xFF, 0xB8, 0xBC, 0x50, 0x5F,
+        let opcodes: [UInt8] = [0x00, 0x01, 0x09, 0x10, 0x11, 0x18, 0x21, 0x28, 0x29, 0x31, 0x38, 0x39, 0x84, 0x85, 0x88, 0x89,
+                                0x83, 0xC1, 0xD2, 0xD3, 0xF6, 0xF7, 0xFE, 0xFF, 0xB8, 0xBC, 0x50, 0x5F,
                                 0x70, 0x7F, 0xF4, 0x0F, 0x0F, 0x0F, 0x03, 0x8B]
         let second: [UInt8] = [0x20, 0x22, 0xAF, 0x01, 0x06, 0x30, 0x31, 0x32, 0x37, 0xA2, 0xC7, 0x05]
         var taken = 0
@@ -126,7 +135,7 @@ import Testing
             code.append(opcodes[Int(random.next() % UInt64(opcodes.count))])
             if code.last == 0x0F { code.append(second[Int(random.next() % UInt64(second.count))]) }
             for _ in 0..<10 { code.append(UInt8(truncatingIfNeeded: random.next() >> 8)) }
-            if n % 3 == 0, let m = code.firstIndex(where: { $0 == 0x0F || $0 == 0x83 || $0 == 0xFF }), m + 2 < code.count {
+            if n % 3 == 0, let m = code.firstIndex(where: { [0x0F, 0x83, 0xFF, 0xD2, 0xD3, 0xF6, 0xF7, 0xFE].contains($0) }), m + 2 < code.count {
                 code[m + (code[m] == 0x0F ? 2 : 1)] |= 0xC0  // register forms, most of the time
             }
             let mode = CodeMode.allCases[Int(random.next() % 3)]

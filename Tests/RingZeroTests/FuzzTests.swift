@@ -19,7 +19,7 @@ import Testing
     func generatedCasesPassOnEveryProfile(_ profile: CPUProfile) throws {
         let engine = FuzzEngine(profile: profile, length: 16)
         let worker = try engine.makeWorker()
-        var outcomes = Set<String>()
+        var outcomes = Set<Int>()
         for index: UInt64 in 0..<400 {
             switch worker.evaluate(engine.fuzzCase(seed: 7, index: index)) {
             case .passed(let outcome): outcomes.insert(outcome)

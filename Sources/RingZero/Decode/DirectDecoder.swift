@@ -1,7 +1,8 @@
 import CCapstone
 
 /// Decodes a small set of simple encodings straight from the bytes to Ops, without Capstone:
-/// the register forms of the integer instructions fuzzers and cold-code workloads emit most,
+/// the register forms (byte, word, doubleword, quadword) of the integer instructions fuzzers
+/// and cold-code workloads emit most,
 /// MOV to and from control registers, the no-operand privileged instructions, and VMXON with an
 /// absolute memory operand.
 ///
@@ -11,8 +12,8 @@ import CCapstone
 /// It gives exactly the Op Capstone plus `Lowering` gives for the same bytes (the same
 /// handler, operands, sizes, Capstone instruction id, prefixes, cost), or nil, in which case
 /// Capstone decodes them. Anything outside the forms listed here returns nil: other prefixes
-/// (LOCK, segment overrides, 67h, F2h, REX.X), memory operands other than VMXON's, byte
-/// registers, invalid control registers. `DirectDecoderTests` compares both decoders on every
+/// (LOCK, segment overrides, 67h, F2h, REX.X), memory operands other than VMXON's, invalid
+/// control registers. `DirectDecoderTests` compares both decoders on every
 /// form in every mode and on random bytes, and the fuzzer's full checks decode every sampled
 /// case with Capstone alone. Machines use it only when `Machine.decodesCommonFormsDirectly` is
 /// on; the reference path never does.
@@ -103,27 +104,92 @@ enum DirectDecoder {
             return op
         }
 
+        /// A byte register: AH, CH, DH and BH are numbers 4-7 without a REX prefix.
+        @inline(__always) func byteRegister(_ n: UInt8) -> (OperandKind, UInt8) {
+            rex == 0 && n >= 4 && n < 8 ? (.regHigh8, n - 4) : (.reg, n)
+        }
+
         switch opcode {
-        case 0x01, 0x09, 0x21, 0x29, 0x31, 0x39, 0x85, 0x89:
-            // ADD/OR/AND/SUB/XOR/CMP/TEST/MOV r/m, r with a register destination.
+        case 0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30, 0x31, 0x38, 0x39,
+             0x84, 0x85, 0x88, 0x89:
+            // ADD/OR/ADC/SBB/AND/SUB/XOR/CMP/TEST/MOV r/m, r with a register destination; the
+            // even opcodes are the byte forms.
             guard let modrm = registerModRM(i) else { return nil }
-            let (handler, id): (Handler, x86_insn) = switch opcode {
-            case 0x01: (.add, X86_INS_ADD)
-            case 0x09: (.or, X86_INS_OR)
-            case 0x21: (.and, X86_INS_AND)
-            case 0x29: (.sub, X86_INS_SUB)
-            case 0x31: (.xor, X86_INS_XOR)
-            case 0x39: (.cmp, X86_INS_CMP)
-            case 0x85: (.test, X86_INS_TEST)
+            let (handler, id): (Handler, x86_insn) = switch opcode & 0xFE {
+            case 0x00: (.add, X86_INS_ADD)
+            case 0x08: (.or, X86_INS_OR)
+            case 0x10: (.adc, X86_INS_ADC)
+            case 0x18: (.sbb, X86_INS_SBB)
+            case 0x20: (.and, X86_INS_AND)
+            case 0x28: (.sub, X86_INS_SUB)
+            case 0x30: (.xor, X86_INS_XOR)
+            case 0x38: (.cmp, X86_INS_CMP)
+            case 0x84: (.test, X86_INS_TEST)
             default: (.mov, X86_INS_MOV)
             }
             var op = make(handler, id, length: i + 1)
-            op.size = size
-            op.srcSize = size
-            op.dstKind = .reg
-            op.dstReg = (modrm & 7) | rmHigh
+            let dst = (modrm & 7) | rmHigh, src = ((modrm >> 3) & 7) | regHigh
+            if opcode & 1 == 0 {
+                op.size = 1
+                op.srcSize = 1
+                (op.dstKind, op.dstReg) = byteRegister(dst)
+                (op.srcKind, op.srcReg) = byteRegister(src)
+            } else {
+                op.size = size
+                op.srcSize = size
+                op.dstKind = .reg
+                op.dstReg = dst
+                op.srcKind = .reg
+                op.srcReg = src
+            }
+            return op
+
+        case 0xD2, 0xD3:
+            // Shifts and rotates by CL.
+            guard let modrm = registerModRM(i) else { return nil }
+            let handler: Handler, id: x86_insn
+            switch (modrm >> 3) & 7 {
+            case 0: (handler, id) = (.rol, X86_INS_ROL)
+            case 1: (handler, id) = (.ror, X86_INS_ROR)
+            case 4: (handler, id) = (.shl, X86_INS_SHL)
+            case 5: (handler, id) = (.shr, X86_INS_SHR)
+            case 7: (handler, id) = (.sar, X86_INS_SAR)
+            default: return nil
+            }
+            var op = make(handler, id, length: i + 1)
+            if opcode == 0xD2 {
+                op.size = 1
+                (op.dstKind, op.dstReg) = byteRegister((modrm & 7) | rmHigh)
+            } else {
+                op.size = size
+                op.dstKind = .reg
+                op.dstReg = (modrm & 7) | rmHigh
+            }
             op.srcKind = .reg
-            op.srcReg = ((modrm >> 3) & 7) | regHigh
+            op.srcReg = 1
+            op.srcSize = 1
+            return op
+
+        case 0xF6, 0xF7, 0xFE:
+            // NOT/NEG (F6/F7 /2 /3) and byte INC/DEC (FE /0 /1) of a register.
+            guard let modrm = registerModRM(i) else { return nil }
+            let handler: Handler, id: x86_insn
+            switch (opcode, (modrm >> 3) & 7) {
+            case (0xFE, 0): (handler, id) = (.inc, X86_INS_INC)
+            case (0xFE, 1): (handler, id) = (.dec, X86_INS_DEC)
+            case (0xF6, 2), (0xF7, 2): (handler, id) = (.not, X86_INS_NOT)
+            case (0xF6, 3), (0xF7, 3): (handler, id) = (.neg, X86_INS_NEG)
+            default: return nil
+            }
+            var op = make(handler, id, length: i + 1)
+            if opcode == 0xF7 {
+                op.size = size
+                op.dstKind = .reg
+                op.dstReg = (modrm & 7) | rmHigh
+            } else {
+                op.size = 1
+                (op.dstKind, op.dstReg) = byteRegister((modrm & 7) | rmHigh)
+            }
             return op
 
         case 0x83, 0xC1:

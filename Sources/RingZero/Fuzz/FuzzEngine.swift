@@ -1,13 +1,19 @@
-/// Runs fuzz cases and judges them: every case runs three ways and must satisfy every
-/// ``Invariant``.
+/// Runs fuzz cases and judges them against every ``Invariant``.
 ///
-/// 1. plain: the fast path, as `ringzero run` runs it;
-/// 2. reference: every instruction decoded afresh with the generic handlers (`--reference`);
-/// 3. hooked: a before-instruction hook checks the state invariants before every instruction
-///    and once more at the end (the generic loop, since a hook is registered).
+/// Every case runs twice on the fast path (`FuzzWorker`): plain, as `ringzero run` runs it
+/// (cached Ops, fast forms, block chaining), and on the reference path (every instruction
+/// decoded afresh, generic handlers) with a before-instruction hook that checks the state
+/// invariants before every instruction and once more at the end. The two results must be
+/// identical: registers, MSRs, counters by form, faults and guest memory. Both decode the
+/// generator's encodings with `DirectDecoder` and start from the generator's state without
+/// parsing JSON.
 ///
-/// The three reports must be identical. Cases are independent: case `i` of seed `s` is always
-/// the same, whichever worker runs it.
+/// Every `fullCheckInterval`-th case (and every case handed in as a `FuzzCase`) also runs the
+/// full check: the case as `ringzero run` replays it, from its state file, decoded by Capstone
+/// alone, three ways (plain, `--reference`, and plain with the invariant hook), whose three
+/// JSON reports must agree with each other and with the fast path's.
+///
+/// Cases are independent: case `i` of seed `s` is always the same, whichever worker runs it.
 public struct FuzzEngine: Sendable {
     public let profile: CPUProfile
     public let length: Int
@@ -26,11 +32,19 @@ public struct FuzzEngine: Sendable {
 
     /// Case `index` of `seed`.
     public func fuzzCase(seed: UInt64, index: UInt64) -> FuzzCase {
-        var generator = CaseGenerator(seed: seed &+ index &* 0x9E37_79B9_7F4A_7C15, profile: profile, length: length, mode: mode)
-        // Host cases are 64-bit code: only when the starting mode is free or long.
-        let host = hostOracle && index % 4 == 3 && (mode == nil || mode == .long)
-        return host ? generator.nextHostCase() : generator.nextCase()
+        var generator = CaseGenerator(seed: Self.caseSeed(seed, index), profile: profile, length: length, mode: mode)
+        return isHostCase(index) ? generator.nextHostCase() : generator.nextCase()
     }
+
+    /// Each case has a stream of its own, so any worker can run any case.
+    static func caseSeed(_ seed: UInt64, _ index: UInt64) -> UInt64 { seed &+ index &* 0x9E37_79B9_7F4A_7C15 }
+
+    /// Host cases are 64-bit code: only when the starting mode is free or long.
+    func isHostCase(_ index: UInt64) -> Bool { hostOracle && index % 4 == 3 && (mode == nil || mode == .long) }
+
+    /// Every `fullCheckInterval`-th case also runs the full check (`FuzzWorker`); 1 runs it on
+    /// every case.
+    public var fullCheckInterval: UInt64 = 1024
 
     /// Raw case `index` of `seed`: random bytes or a mutated blob of `corpus`.
     public func rawCase(seed: UInt64, index: UInt64, corpus: [[UInt8]]) -> FuzzCase {
@@ -41,7 +55,8 @@ public struct FuzzEngine: Sendable {
     /// What one evaluation gives: a violation, or the outcome class (for counting distinct
     /// outcomes).
     public enum Result: Sendable {
-        case passed(outcome: String)
+        /// `outcome` hashes the outcome class (`outcomeClass`).
+        case passed(outcome: Int)
         case violated(Violation)
         /// The generator made a state a state file may not hold (a bug of the generator).
         case rejected(String)
@@ -76,10 +91,17 @@ public struct FuzzEngine: Sendable {
         return best
     }
 
-    /// Stop reason, fault vectors and VMX/SMX state: what makes two runs "different outcomes".
-    static func outcomeClass(_ o: RunOutcome, _ m: Machine) -> String {
-        let vectors = o.faults.map { String($0.vector.rawValue) }.joined(separator: ",")
-        return "\(o.reason.rawValue)|\(o.fault.map { String($0.vector.rawValue) } ?? "-")|\(vectors)|\(m.state.vmx.operation.rawValue)|\(m.state.smx.operation)|\(m.state.mode.rawValue)"
+    /// Stop reason, fault vectors and VMX/SMX state and mode, hashed: what makes two runs
+    /// "different outcomes".
+    static func outcomeClass(_ o: RunOutcome, _ m: Machine) -> Int {
+        var h = Hasher()
+        h.combine(o.reason)
+        h.combine(o.fault?.vector.rawValue ?? 0xFF)
+        for f in o.faults { h.combine(f.vector.rawValue) }
+        h.combine(m.state.vmx.operation)
+        h.combine(m.state.smx.operation)
+        h.combine(m.state.mode)
+        return h.finalize()
     }
 
     /// The first report fields that differ, for the violation's detail.
@@ -92,80 +114,3 @@ public struct FuzzEngine: Sendable {
     }
 }
 
-/// Three machines (plain, reference, hooked) of one profile, each reset to its pristine
-/// snapshot before a case: creating machines per case would cost far more than running them.
-/// One worker per thread.
-public final class FuzzWorker {
-    let engine: FuzzEngine
-    let plain: Machine, reference: Machine, hooked: Machine
-    let pristine: (Snapshot, Snapshot, Snapshot)
-
-    init(engine: FuzzEngine) throws {
-        self.engine = engine
-        plain = try Machine(profile: engine.profile)
-        reference = try Machine(profile: engine.profile)
-        hooked = try Machine(profile: engine.profile)
-        pristine = (plain.snapshot(), reference.snapshot(), hooked.snapshot())
-    }
-
-    /// Run one case the three ways.
-    public func evaluate(_ c: FuzzCase) -> FuzzEngine.Result {
-        let setup = MachineSetup(profile: engine.profile, state: c.state)
-        do {
-            try plain.restore(pristine.0)
-            try reference.restore(pristine.1)
-            try hooked.restore(pristine.2)
-            hooked.removeAllHooks()
-            try setup.configure(plain, blob: c.blob)
-            try setup.configure(reference, blob: c.blob)
-            try setup.configure(hooked, blob: c.blob)
-        } catch {
-            return .rejected("\(error)")
-        }
-        let options = RunOptions(maxInstructions: engine.maxInstructions, onFault: .continue)
-        let plainOutcome = plain.run(options)
-        let plainReport = Report(machine: plain, outcome: plainOutcome).json
-
-        var referenceOptions = options
-        referenceOptions.referencePath = true
-        let referenceReport = Report(machine: reference, outcome: reference.run(referenceOptions)).json
-        if referenceReport != plainReport {
-            return .violated(Violation(invariant: .fastMatchesReference, detail: FuzzEngine.difference(plainReport, referenceReport), fuzzCase: c))
-        }
-
-        var checker = InvariantChecker(machine: hooked)
-        var found: (Invariant, String)?
-        hooked.onInstruction { m, op in
-            if let v = checker.check(m, next: op) {
-                found = v
-                return .stop
-            }
-            return .proceed
-        }
-        let hookedOutcome = hooked.run(options)
-        if found == nil, let v = checker.check(hooked, next: nil) { found = v }
-        if let (invariant, detail) = found {
-            return .violated(Violation(invariant: invariant, detail: detail, fuzzCase: c))
-        }
-        let hookedReport = Report(machine: hooked, outcome: hookedOutcome).json
-        if hookedReport != plainReport {
-            return .violated(Violation(invariant: .hookedMatchesFast, detail: FuzzEngine.difference(plainReport, hookedReport), fuzzCase: c))
-        }
-        if let check = c.hostCheck, let detail = Self.disagreement(check, plain) {
-            return .violated(Violation(invariant: .hostAgrees, detail: detail, fuzzCase: c))
-        }
-        return .passed(outcome: FuzzEngine.outcomeClass(plainOutcome, plain))
-    }
-
-    /// How the interpreter's result differs from the host's, if it does.
-    static func disagreement(_ check: HostCheck, _ m: Machine) -> String? {
-        let host = check.hostResult()
-        let value = m.state[.rax] & sizeMask(check.size)
-        let defined = check.definedFlags
-        let ours = m.state.rflags & defined, theirs = host.flags & defined
-        if value == host.value && ours == theirs { return nil }
-        func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
-        return "\(check.operation) size \(check.size) a=\(hex(check.a)) b=\(hex(check.b)) flags=\(hex(check.flags)): "
-            + "RingZero \(hex(value)) flags \(hex(ours)), host \(hex(host.value)) flags \(hex(theirs)) (defined flags \(hex(defined)))"
-    }
-}

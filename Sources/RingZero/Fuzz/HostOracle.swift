@@ -96,6 +96,9 @@ public struct HostCheck: Sendable, Equatable {
         }
     }
 
+    /// Append the instruction to a case's bytes.
+    func encode(_ out: inout [UInt8]) { out.append(contentsOf: code) }
+
     /// The case the fuzzer runs for this check.
     var fuzzCase: FuzzCase { FuzzCase(mode: .long, state: state, chunks: [code], hostCheck: self) }
 }

@@ -1,61 +1,82 @@
-/// Machine code for the fuzzer's instruction menu, in 16-, 32- or 64-bit code. Registers are
+/// Machine code for the fuzzer's instruction menu, in 16-, 32- or 64-bit code, appended to a
+/// byte buffer (the generator reuses one buffer, so encoding allocates nothing). Registers are
 /// numbered 0-7 (RAX..RDI); RSP (4) is never chosen as a data register by the generator.
+///
+/// Every form here is one `DirectDecoder` covers, so fuzz cases run without Capstone;
+/// `FuzzTests` checks that, and the fuzzer's full checks replay sampled cases through Capstone.
 struct InstructionEncoder {
     let mode: CodeMode
 
     /// The operand-size prefix that makes 32-bit operands in 16-bit code.
-    private var op32: [UInt8] { mode == .bits16 ? [0x66] : [] }
+    private func op32(_ out: inout [UInt8]) { if mode == .bits16 { out.append(0x66) } }
     /// REX.W in 64-bit code, the 32-bit form elsewhere.
-    private var wide: [UInt8] { mode == .bits64 ? [0x48] : op32 }
+    private func wide(_ out: inout [UInt8]) { if mode == .bits64 { out.append(0x48) } else { op32(&out) } }
+
+    private func le(_ v: UInt64, _ n: Int, _ out: inout [UInt8]) {
+        for k in 0..<n { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(k)))) }
+    }
 
     /// MOV r, imm: the full 64 bits in 64-bit code, the low 32 bits elsewhere.
-    func movImmediate(_ r: UInt8, _ value: UInt64) -> [UInt8] {
-        if mode == .bits64 { return [0x48, 0xB8 + r] + le(value, 8) }
-        return op32 + [0xB8 + r] + le(value, 4)
+    func movImmediate(_ r: UInt8, _ value: UInt64, _ out: inout [UInt8]) {
+        if mode == .bits64 {
+            out.append(0x48)
+            out.append(0xB8 + r)
+            le(value, 8, &out)
+        } else {
+            op32(&out)
+            out.append(0xB8 + r)
+            le(value, 4, &out)
+        }
     }
 
-    func movToCR(_ cr: UInt8, from r: UInt8) -> [UInt8] {
-        (cr >= 8 ? [0x44] : []) + [0x0F, 0x22, 0xC0 | ((cr & 7) << 3) | r]
+    func movToCR(_ cr: UInt8, from r: UInt8, _ out: inout [UInt8]) {
+        if cr >= 8 { out.append(0x44) }
+        out.append(0x0F); out.append(0x22); out.append(0xC0 | ((cr & 7) << 3) | r)
     }
 
-    func movFromCR(_ cr: UInt8, to r: UInt8) -> [UInt8] {
-        (cr >= 8 ? [0x44] : []) + [0x0F, 0x20, 0xC0 | ((cr & 7) << 3) | r]
+    func movFromCR(_ cr: UInt8, to r: UInt8, _ out: inout [UInt8]) {
+        if cr >= 8 { out.append(0x44) }
+        out.append(0x0F); out.append(0x20); out.append(0xC0 | ((cr & 7) << 3) | r)
     }
 
-    var clts: [UInt8] { [0x0F, 0x06] }
+    /// A two-byte 0F xx instruction: CLTS 06, WRMSR 30, RDTSC 31, RDMSR 32, GETSEC 37, CPUID A2.
+    func twoByte(_ second: UInt8, _ out: inout [UInt8]) { out.append(0x0F); out.append(second) }
+    static let clts: UInt8 = 0x06, wrmsr: UInt8 = 0x30, rdtsc: UInt8 = 0x31, rdmsr: UInt8 = 0x32
+    static let getsec: UInt8 = 0x37, cpuid: UInt8 = 0xA2
+
     /// LMSW AX.
-    var lmswAX: [UInt8] { [0x0F, 0x01, 0xF0] }
-    var rdmsr: [UInt8] { [0x0F, 0x32] }
-    var wrmsr: [UInt8] { [0x0F, 0x30] }
-    var getsec: [UInt8] { [0x0F, 0x37] }
-    var cpuid: [UInt8] { [0x0F, 0xA2] }
-    var rdtsc: [UInt8] { [0x0F, 0x31] }
-    var vmxoff: [UInt8] { [0x0F, 0x01, 0xC4] }
-    var hlt: [UInt8] { [0xF4] }
+    func lmswAX(_ out: inout [UInt8]) { out.append(0x0F); out.append(0x01); out.append(0xF0) }
+    func vmxoff(_ out: inout [UInt8]) { out.append(0x0F); out.append(0x01); out.append(0xC4) }
+    func hlt(_ out: inout [UInt8]) { out.append(0xF4) }
 
     /// VMXON [address], an absolute memory operand (below 64 KiB so 16-bit code reaches it).
-    func vmxon(at address: UInt16) -> [UInt8] {
+    func vmxon(at address: UInt16, _ out: inout [UInt8]) {
+        out.append(0xF3); out.append(0x0F); out.append(0xC7)
         switch mode {
-        case .bits64: [0xF3, 0x0F, 0xC7, 0x34, 0x25] + le(UInt64(address), 4)
-        case .bits32: [0xF3, 0x0F, 0xC7, 0x35] + le(UInt64(address), 4)
-        case .bits16: [0xF3, 0x0F, 0xC7, 0x36] + le(UInt64(address), 2)
+        case .bits64: out.append(0x34); out.append(0x25); le(UInt64(address), 4, &out)
+        case .bits32: out.append(0x35); le(UInt64(address), 4, &out)
+        case .bits16: out.append(0x36); le(UInt64(address), 2, &out)
         }
     }
 
     /// ADD, OR, AND, SUB, XOR, CMP (by `kind` 0-5) or TEST (6) of two registers.
-    func alu(_ kind: Int, _ dst: UInt8, _ src: UInt8) -> [UInt8] {
-        let opcode: [UInt8] = [0x01, 0x09, 0x21, 0x29, 0x31, 0x39, 0x85]
-        return wide + [opcode[kind % opcode.count], 0xC0 | (src << 3) | dst]
+    func alu(_ kind: Int, _ dst: UInt8, _ src: UInt8, _ out: inout [UInt8]) {
+        wide(&out)
+        out.append(Self.aluOpcodes[kind % Self.aluOpcodes.count])
+        out.append(0xC0 | (src << 3) | dst)
     }
+    private static let aluOpcodes: [UInt8] = [0x01, 0x09, 0x21, 0x29, 0x31, 0x39, 0x85]
 
     /// INC or DEC of a register.
-    func step(_ r: UInt8, decrement: Bool) -> [UInt8] { wide + [0xFF, (decrement ? 0xC8 : 0xC0) | r] }
+    func step(_ r: UInt8, decrement: Bool, _ out: inout [UInt8]) {
+        wide(&out)
+        out.append(0xFF)
+        out.append((decrement ? 0xC8 : 0xC0) | r)
+    }
 
-    func push(_ r: UInt8) -> [UInt8] { [0x50 + r] }
-    func pop(_ r: UInt8) -> [UInt8] { [0x58 + r] }
+    func push(_ r: UInt8, _ out: inout [UInt8]) { out.append(0x50 + r) }
+    func pop(_ r: UInt8, _ out: inout [UInt8]) { out.append(0x58 + r) }
 
     /// Jcc to the next instruction: taken or not, it only reads the flags.
-    func jccNext(_ cc: UInt8) -> [UInt8] { [0x70 | (cc & 15), 0x00] }
-
-    private func le(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+    func jccNext(_ cc: UInt8, _ out: inout [UInt8]) { out.append(0x70 | (cc & 15)); out.append(0x00) }
 }

@@ -19,6 +19,9 @@ public enum Invariant: String, Sendable, CaseIterable {
     case fastMatchesReference = "fast-path-matches-reference-path"
     /// The run with hooks registered (the generic loop) gives the same report as without.
     case hookedMatchesFast = "hooked-run-matches-plain-run"
+    /// The fuzzer's fast path (Ops from `DirectDecoder`, the state applied without JSON) gives
+    /// the report `ringzero run` gives for the case's blob and state file (Capstone, JSON).
+    case fastPathMatchesReplay = "fast-path-matches-replay"
     /// An unprivileged integer instruction gives the host processor's result and every status
     /// flag the SDM defines for it.
     case hostAgrees = "host-cpu-agrees"
@@ -39,11 +42,14 @@ struct InvariantChecker {
     var wasInSMX: Bool
     var previousWasSENTER = false
 
+    /// Where IA32_FEATURE_CONTROL sits in the machine's MSR values (a plain stored MSR).
+    let featureControlSlot: Int?
+
     init(machine: Machine) {
-        let m = { (i: UInt32) in machine.msrValue(i) ?? 0 }
-        fixed = ((m(MSRIndex.IA32_VMX_CR0_FIXED0), m(MSRIndex.IA32_VMX_CR0_FIXED1)),
-                 (m(MSRIndex.IA32_VMX_CR4_FIXED0), m(MSRIndex.IA32_VMX_CR4_FIXED1)))
-        let fc = machine.msrValue(MSRIndex.IA32_FEATURE_CONTROL) ?? 0
+        let facts = machine.facts
+        fixed = ((facts.cr0Fixed0, facts.cr0Fixed1), (facts.cr4Fixed0, facts.cr4Fixed1))
+        featureControlSlot = machine.msrs.slot(of: MSRIndex.IA32_FEATURE_CONTROL)
+        let fc = featureControlSlot.map { machine.msrs.values[$0] } ?? 0
         lockedFeatureControl = fc & FeatureControl.lock != 0 ? fc : nil
         wasInSMX = machine.state.smx.operation
     }
@@ -58,7 +64,7 @@ struct InvariantChecker {
             let fits4 = s.cr4 & fixed.cr4.0 == fixed.cr4.0 && s.cr4 & ~fixed.cr4.1 == 0
             if !fits0 || !fits4 { return (.vmxFixedBits, "VMX root operation with CR0 = \(hex(s.cr0)), CR4 = \(hex(s.cr4))") }
         }
-        let fc = machine.msrValue(MSRIndex.IA32_FEATURE_CONTROL) ?? 0
+        let fc = featureControlSlot.map { machine.msrs.values[$0] } ?? 0
         if let locked = lockedFeatureControl {
             if fc != locked { return (.lockedFeatureControl, "locked at \(hex(locked)), now \(hex(fc))") }
         } else if fc & FeatureControl.lock != 0 {

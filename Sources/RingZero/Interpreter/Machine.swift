@@ -52,7 +52,16 @@ public final class Machine {
     /// absolute-address VMXON without Capstone (`DirectDecoder`): the same Ops, at a small
     /// fraction of the cost. For fuzzers and other cold code; off by default (`ringzero run` and
     /// its `--reference` path decode with Capstone alone).
-    public var decodesCommonFormsDirectly = false
+    public var decodesCommonFormsDirectly: Bool {
+        get { core.pointee.decodesCommonFormsDirectly }
+        set { core.pointee.decodesCommonFormsDirectly = newValue }
+    }
+    /// Give each fault record the disassembly of its instruction (a Capstone decode per fault).
+    /// The fuzzer's fast path turns it off; reports then show `instruction: null` for faults.
+    public var describesFaults: Bool {
+        get { core.pointee.describesFaults }
+        set { core.pointee.describesFaults = newValue }
+    }
     /// The profile's cost table, resolved per form.
     public let costs: CostModel
     /// Per cost form: instructions retired as that form (exceptions under `exception`), and
@@ -230,6 +239,9 @@ struct MachineCore {
     /// The limits of the run in progress, for instructions that loop internally (REP).
     var cycleBudget: UInt64 = .max
     var instructionBudget: UInt64 = .max
+    /// `Machine.decodesCommonFormsDirectly` and `describesFaults`.
+    var decodesCommonFormsDirectly = false
+    var describesFaults = true
     /// `decodeBlock`'s buffer, kept between blocks so cold code allocates no array per block.
     var blockScratch: [Op] = []
 

@@ -100,6 +100,16 @@ final class OpCache {
         return block
     }
 
+    /// The reference path's one-instruction block: the Op alone at the start of the arena,
+    /// kept nowhere else (no lookup table, no page marks), since the reference path decodes
+    /// every instruction afresh anyway.
+    func insertTransient(_ op: Op, memory: PhysicalMemory, worstCaseCost: UInt64) -> Block {
+        if !blocks.isEmpty || count > 1 { removeAll(memory: memory) }
+        base.initialize(to: op)
+        count = 1
+        return Block(start: 0, count: 1, cost: worstCaseCost)
+    }
+
     /// Forget the blocks decoded from pages that were written.
     func invalidate(pages: [UInt64]) {
         for page in pages {
@@ -115,12 +125,23 @@ final class OpCache {
     func removeAll(memory: PhysicalMemory) {
         base.deinitialize(count: count)
         count = 0
-        blocks.removeAll(keepingCapacity: true)
-        blocksOnPage.removeAll(keepingCapacity: true)
+        if slotsInUse && blocks.count < Self.slots / 8 {
+            // Clear the table slot by slot when few blocks can be in it: cheaper than a pass
+            // over all of it, which a short fuzz run would pay on every case.
+            for key in blocks.keys {
+                let s = Self.slot(key)
+                if slotKeys[s] == key &+ 1 { slotKeys[s] = 0 }
+            }
+            slotsInUse = false
+        }
+        if !blocks.isEmpty { blocks.removeAll(keepingCapacity: true) }
+        // Only the pages the cache marked: a pass over every page of a large guest would cost
+        // more than the rest of a short run.
+        for page in blocksOnPage.keys where page < UInt64(memory.pageCount) { memory.unmarkCodePage(Int(page)) }
+        if !blocksOnPage.isEmpty { blocksOnPage.removeAll(keepingCapacity: true) }
         if slotsInUse {
             slotKeys.update(repeating: 0, count: Self.slots)
             slotsInUse = false
         }
-        memory.clearCodePages()
     }
 }

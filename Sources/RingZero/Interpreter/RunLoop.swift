@@ -24,6 +24,8 @@ extension Machine {
         // With a hook registered every instruction takes the generic loop, whose counters are
         // exact after each one, so a hook sees the machine as it is.
         let hooked = hooks.isActive
+        // Read once: fetching the closure per instruction would retain and release it each time.
+        let beforeInstruction = instrumented ? hooks.beforeInstruction : nil
         func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
             // Outside the loop `state` is exact: compute any pending status flags.
             materializeFlags()
@@ -64,7 +66,7 @@ extension Machine {
                         if executed() >= options.maxInstructions { return finish(.instructionLimit) }
                         if cycleCount >= maxCycles { return finish(.cycleLimit) }
                     }
-                    if instrumented, let hook = hooks.beforeInstruction {
+                    if let hook = beforeInstruction {
                         materializeFlags()
                         if hook(self, op) == .stop { return finish(.hook) }
                     }
@@ -205,7 +207,7 @@ extension Machine {
         retiredByForm[Int(CostForm.exception.rawValue)] &+= 1
         let record = FaultRecord(
             vector: error.vector, errorCode: error.errorCode, rip: op.address,
-            instruction: op.handler == .invalidOpcode && op.instructionID == 0 ? nil : disassemble(at: op.address)?.text)
+            instruction: !describesFaults || (op.handler == .invalidOpcode && op.instructionID == 0) ? nil : disassemble(at: op.address)?.text)
         // A hook may ask to stop: one watching memory the instruction touched before it
         // faulted, or the exception hook itself.
         var hookStops = pendingStop == .hook
@@ -216,6 +218,7 @@ extension Machine {
         }
         if hookStops { return .stop(BlockExit(reason: .hook, fault: record)) }
         if options.onFault == .stop { return .stop(BlockExit(reason: .fault, fault: record)) }
+        if faults.isEmpty { faults.reserveCapacity(8) }
         faults.append(record)
         // REP iterations weigh against the same count as the loop's own check.
         instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.count)
@@ -247,6 +250,11 @@ extension Machine {
 
     /// Decode a straight-line block at `address` and store it in the cache.
     func decodeBlock(at address: UInt64, mode: CodeMode, single: Bool) -> OpCache.Block {
+        if single {
+            // The reference path keeps nothing: the arena holds only this one instruction.
+            let op = decodeOne(at: address, mode: mode, fastForms: false, direct: decodesCommonFormsDirectly)
+            return cache.insertTransient(op, memory: memory, worstCaseCost: UInt64(costs.worstCase[Int(op.form)]))
+        }
         // The machine's scratch buffer, taken out and put back.
         var ops: [Op] = []
         swap(&ops, &core.pointee.blockScratch)
@@ -255,18 +263,14 @@ extension Machine {
         var pc = address
         let page = address >> 12
         while true {
-            let op = decodeOne(at: pc, mode: mode, fastForms: !single, direct: decodesCommonFormsDirectly)
+            let op = decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly)
             ops.append(op)
             pc = op.nextAddress
             // A REP string instruction ends its block too: its iterations are not in the block's
             // cost, so the limits must be checked again after it.
             let repeats = (op.handler == .stos || op.handler == .movs) && op.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
-            if single || op.handler.endsBlock || repeats || ops.count >= OpCache.maxBlockLength { break }
+            if op.handler.endsBlock || repeats || ops.count >= OpCache.maxBlockLength { break }
             if pc >> 12 != page || pc == endAddress { break }
-        }
-        if single {
-            // The reference path keeps nothing: the arena holds only this one block.
-            cache.removeAll(memory: memory)
         }
         let worst = ops.reduce(UInt64(0)) { $0 &+ UInt64(costs.worstCase[Int($1.form)]) }
         return cache.insert(ops, at: address, mode: mode, memory: memory, worstCaseCost: worst)

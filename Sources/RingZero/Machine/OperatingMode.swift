@@ -7,6 +7,17 @@ public enum OperatingMode: String, Sendable, CaseIterable {
     case compat
     case long
 
+    /// The position in `allCases`, for tables indexed by mode.
+    var index: Int {
+        switch self {
+        case .real: 0
+        case .protected: 1
+        case .v8086: 2
+        case .compat: 3
+        case .long: 4
+        }
+    }
+
     /// The mode the architectural state implies.
     static func derive(cr0: UInt64, rflags: UInt64, efer: UInt64, csL: Bool) -> OperatingMode {
         if cr0 & CR0.PE == 0 { return .real }

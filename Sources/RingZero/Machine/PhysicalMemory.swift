@@ -65,9 +65,7 @@ public final class PhysicalMemory {
 
     @inline(__always) func isCodePage(_ page: Int) -> Bool { pageFlags[page] & PageFlag.code != 0 }
     @inline(__always) func markCodePage(_ page: Int) { pageFlags[page] |= PageFlag.code }
-    func clearCodePages() {
-        for i in 0..<pageCount { pageFlags[i] &= ~PageFlag.code }
-    }
+    func unmarkCodePage(_ page: Int) { pageFlags[page] &= ~PageFlag.code }
 
     /// Copy bytes in from outside the guest (loading a blob or a state file's region).
     /// Returns false when they do not fit.
@@ -77,6 +75,16 @@ public final class PhysicalMemory {
             if let base = src.baseAddress { (bytes + Int(address)).copyMemory(from: base, byteCount: data.count) }
         }
         noteWrite(address, UInt64(data.count))
+        return true
+    }
+
+    /// Whether `pages` hold the same bytes here and in `other` (a memory of the same size).
+    func samePages(as other: PhysicalMemory, _ pages: [UInt64]) -> Bool {
+        for page in pages {
+            let offset = Int(page) * Int(Self.pageSize)
+            let count = min(Int(Self.pageSize), Int(size) - offset)
+            if count > 0 && memcmp(bytes + offset, other.bytes + offset, count) != 0 { return false }
+        }
         return true
     }
 

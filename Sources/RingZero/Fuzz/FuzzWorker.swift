@@ -1,0 +1,250 @@
+/// One thread's fuzzer: its machines, its generator and its buffers, reused from case to case
+/// so that a case costs no allocation on the fast path. See ``FuzzEngine`` for what runs.
+public final class FuzzWorker {
+    let engine: FuzzEngine
+    /// The full check's machines, set up from the state file and decoding with Capstone alone,
+    /// with their fresh snapshots.
+    let plain: Machine, reference: Machine, hooked: Machine
+    let pristine: (Snapshot, Snapshot, Snapshot)
+    /// The fast path's machines (`DirectDecoder` on, faults recorded without their text), with
+    /// snapshots holding the VMXON operands every generated state file writes.
+    let fastPlain: Machine, fastReference: Machine
+    let fastPristine: (Snapshot, Snapshot)
+    private var generator: CaseGenerator
+    private var buffer = CaseBuffer()
+    /// Each mode's default state (`MachineSetup.defaults`), by `OperatingMode.index`.
+    private let modeDefaults: [CPUState]
+    private let watch = InvariantWatch()
+
+    init(engine: FuzzEngine) throws {
+        self.engine = engine
+        plain = try Machine(profile: engine.profile)
+        reference = try Machine(profile: engine.profile)
+        hooked = try Machine(profile: engine.profile)
+        pristine = (plain.snapshot(), reference.snapshot(), hooked.snapshot())
+        generator = CaseGenerator(seed: 0, profile: engine.profile, length: engine.length, mode: engine.mode)
+        fastPlain = try Machine(profile: engine.profile)
+        fastReference = try Machine(profile: engine.profile)
+        for m in [fastPlain, fastReference] {
+            m.decodesCommonFormsDirectly = true
+            m.describesFaults = false
+            for region in generator.profileMemory { m.load(region.bytes, at: region.address) }
+        }
+        fastPristine = (fastPlain.snapshot(), fastReference.snapshot())
+        let size = fastPlain.memory.size, profile = engine.profile
+        modeDefaults = OperatingMode.allCases.map { MachineSetup.defaults(for: $0, memorySize: size, profile: profile) }
+        let watch = self.watch
+        fastReference.onInstruction { m, op in watch.check(m, next: op) }
+    }
+
+    // MARK: Running cases
+
+    /// Generate case `index` of `seed` and run it: the fast path, and the full check on every
+    /// `engine.fullCheckInterval`-th case.
+    public func evaluate(seed: UInt64, index: UInt64) -> FuzzEngine.Result {
+        generator.reseed(FuzzEngine.caseSeed(seed, index))
+        if engine.isHostCase(index) { generator.nextHostCase(into: &buffer) } else { generator.nextCase(into: &buffer) }
+        let result = runFast(start: buffer.start, host: buffer.hostCheck, bytes: buffer.bytes) { self.buffer.fuzzCase }
+        guard case .passed = result, index % max(engine.fullCheckInterval, 1) == 0 else { return result }
+        let c = buffer.fuzzCase
+        if case .violated(let v) = fullCheck(c) { return .violated(v) }
+        return result
+    }
+
+    /// Run a case given as a value (minimizing, tests): the fast path when its state is the
+    /// generator's, then always the full check.
+    public func evaluate(_ c: FuzzCase) -> FuzzEngine.Result {
+        if c.hasGeneratedState {
+            let fast = runFast(start: c.start, host: c.hostCheck, bytes: c.blob) { c }
+            guard case .passed = fast else { return fast }
+        }
+        return fullCheck(c)
+    }
+
+    // MARK: The fast path
+
+    /// Set both fast machines up for a case.
+    private func setUp(start: StartingState?, host: HostCheck?, bytes: [UInt8]) -> String? {
+        if let why = apply(start, host: host, bytes: bytes, to: fastPlain, from: fastPristine.0) { return why }
+        return apply(start, host: host, bytes: bytes, to: fastReference, from: fastPristine.1)
+    }
+
+    static let loadAddress: UInt64 = 0x1000
+
+    /// Do to `m` what `MachineSetup.configure` does with the case's state file, field by field,
+    /// without JSON: the mode's defaults, the registers, CPL, IA32_FEATURE_CONTROL, VMX and SMX
+    /// operation, A20M, the chipset, then the blob. (The VMXON operands every file writes are in
+    /// the snapshot.) The full checks compare the result with the state file's.
+    private func apply(_ start: StartingState?, host: HostCheck?, bytes: [UInt8], to m: Machine, from snapshot: Snapshot) -> String? {
+        do { try m.restore(snapshot) } catch { return "\(error)" }
+        if let host {
+            m.state = modeDefaults[OperatingMode.long.index]
+            m.state[.rax] = host.a
+            m.state[.rbx] = host.b
+            m.state[.rcx] = host.b
+            m.state.rflags = (host.flags & RFLAGS.status) | RFLAGS.reserved1
+        } else if let start {
+            m.state = modeDefaults[start.mode.index]
+            m.state.cr0 = start.cr0
+            m.state.cr4 = start.cr4
+            m.state.rflags = (start.rflags & RFLAGS.defined) | RFLAGS.reserved1
+            if let cpl = start.cpl {
+                m.state.cs.dpl = cpl
+                m.state.ss.dpl = cpl
+            }
+            // A plain stored MSR: the profile facts do not depend on it.
+            if let fc = start.featureControl { m.msrs.setStored(MSRIndex.IA32_FEATURE_CONTROL, fc) }
+            if start.vmxRoot {
+                m.state.vmx.operation = .root
+                m.state.vmx.vmxonPointer = 0x3000
+                m.state.vmx.currentVMCS = start.currentVMCS ? 0x6000 : .max
+                m.state.vmx.dualMonitor = start.dualMonitor
+            }
+            m.state.smx.operation = start.smxOperation
+            m.state.signals.a20m = start.a20m
+            if let txt = start.txtChipset { m.state.txtChipset = txt }
+        } else {
+            return "a case with neither a generated state nor a host check"
+        }
+        guard m.load(bytes, at: Self.loadAddress) else { return "the blob does not fit in guest memory" }
+        m.endAddress = Self.loadAddress + UInt64(bytes.count)
+        m.state.rip = Self.loadAddress
+        return nil
+    }
+
+    /// The fast path: plain and reference-with-invariants on the fast machines; `makeCase`
+    /// builds the case value only when there is something to report.
+    private func runFast(start: StartingState?, host: HostCheck?, bytes: [UInt8], _ makeCase: () -> FuzzCase) -> FuzzEngine.Result {
+        if let why = setUp(start: start, host: host, bytes: bytes) { return .rejected(why) }
+        let options = RunOptions(maxInstructions: engine.maxInstructions, onFault: .continue)
+        let plainOutcome = fastPlain.run(options)
+
+        var referenceOptions = options
+        referenceOptions.referencePath = true
+        watch.begin(fastReference)
+        let referenceOutcome = fastReference.run(referenceOptions)
+        if watch.found == nil { _ = watch.check(fastReference, next: nil) }
+        if let (invariant, detail) = watch.found {
+            return .violated(Violation(invariant: invariant, detail: detail, fuzzCase: makeCase()))
+        }
+        if !Self.sameResult(plainOutcome, fastPlain, referenceOutcome, fastReference) {
+            let a = Report(machine: fastPlain, outcome: plainOutcome).json
+            let b = Report(machine: fastReference, outcome: referenceOutcome).json
+            var detail = FuzzEngine.difference(a, b)
+            if detail.isEmpty { detail = "guest memory or per-form counters differ" }
+            return .violated(Violation(invariant: .fastMatchesReference, detail: detail, fuzzCase: makeCase()))
+        }
+        if let host, let detail = Self.disagreement(host, fastPlain) {
+            return .violated(Violation(invariant: .hostAgrees, detail: detail, fuzzCase: makeCase()))
+        }
+        return .passed(outcome: FuzzEngine.outcomeClass(plainOutcome, fastPlain))
+    }
+
+    /// Whether two runs ended identically: everything a report shows (the outcome, registers,
+    /// MSRs, counters by form), and guest memory, which it does not.
+    static func sameResult(_ a: RunOutcome, _ m: Machine, _ b: RunOutcome, _ n: Machine) -> Bool {
+        guard a == b, m.state == n.state, m.msrs.values == n.msrs.values, m.tscOffset == n.tscOffset,
+              m.instructionCount == n.instructionCount, m.cycleCount == n.cycleCount,
+              m.memory.unbackedReads == n.memory.unbackedReads, m.memory.unbackedWrites == n.memory.unbackedWrites
+        else { return false }
+        for i in 0..<m.costs.names.count where m.retiredByForm[i] != n.retiredByForm[i] || m.extraCyclesByForm[i] != n.extraCyclesByForm[i] {
+            return false
+        }
+        return m.memory.samePages(as: n.memory, m.memory.dirtyPages) && m.memory.samePages(as: n.memory, n.memory.dirtyPages)
+    }
+
+    // MARK: The full check
+
+    /// The case as `ringzero run` replays it: from its state file, decoded by Capstone alone,
+    /// three ways; the three reports must agree, and with the fast path's when it has one.
+    func fullCheck(_ c: FuzzCase) -> FuzzEngine.Result {
+        let setup = MachineSetup(profile: engine.profile, state: c.state)
+        do {
+            try plain.restore(pristine.0)
+            try reference.restore(pristine.1)
+            try hooked.restore(pristine.2)
+            hooked.removeAllHooks()
+            try setup.configure(plain, blob: c.blob)
+            try setup.configure(reference, blob: c.blob)
+            try setup.configure(hooked, blob: c.blob)
+        } catch {
+            return .rejected("\(error)")
+        }
+        let options = RunOptions(maxInstructions: engine.maxInstructions, onFault: .continue)
+        let plainOutcome = plain.run(options)
+        let plainReport = Report(machine: plain, outcome: plainOutcome).json
+
+        var referenceOptions = options
+        referenceOptions.referencePath = true
+        let referenceReport = Report(machine: reference, outcome: reference.run(referenceOptions)).json
+        if referenceReport != plainReport {
+            return .violated(Violation(invariant: .fastMatchesReference, detail: FuzzEngine.difference(plainReport, referenceReport), fuzzCase: c))
+        }
+
+        var checker = InvariantChecker(machine: hooked)
+        var found: (Invariant, String)?
+        hooked.onInstruction { m, op in
+            if let v = checker.check(m, next: op) {
+                found = v
+                return .stop
+            }
+            return .proceed
+        }
+        let hookedOutcome = hooked.run(options)
+        if found == nil, let v = checker.check(hooked, next: nil) { found = v }
+        if let (invariant, detail) = found {
+            return .violated(Violation(invariant: invariant, detail: detail, fuzzCase: c))
+        }
+        let hookedReport = Report(machine: hooked, outcome: hookedOutcome).json
+        if hookedReport != plainReport {
+            return .violated(Violation(invariant: .hookedMatchesFast, detail: FuzzEngine.difference(plainReport, hookedReport), fuzzCase: c))
+        }
+        if let check = c.hostCheck, let detail = Self.disagreement(check, plain) {
+            return .violated(Violation(invariant: .hostAgrees, detail: detail, fuzzCase: c))
+        }
+        // The fast path's own run of the case, with fault texts this time, must give the same report.
+        if c.hasGeneratedState {
+            fastPlain.describesFaults = true
+            defer { fastPlain.describesFaults = false }
+            if let why = setUp(start: c.start, host: c.hostCheck, bytes: c.blob) { return .rejected(why) }
+            let fastReport = Report(machine: fastPlain, outcome: fastPlain.run(options)).json
+            if fastReport != plainReport {
+                return .violated(Violation(invariant: .fastPathMatchesReplay, detail: FuzzEngine.difference(fastReport, plainReport), fuzzCase: c))
+            }
+        }
+        return .passed(outcome: FuzzEngine.outcomeClass(plainOutcome, plain))
+    }
+
+    /// How the interpreter's result differs from the host's, if it does.
+    static func disagreement(_ check: HostCheck, _ m: Machine) -> String? {
+        let host = check.hostResult()
+        let value = m.state[.rax] & sizeMask(check.size)
+        let defined = check.definedFlags
+        let ours = m.state.rflags & defined, theirs = host.flags & defined
+        if value == host.value && ours == theirs { return nil }
+        func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+        return "\(check.operation) size \(check.size) a=\(hex(check.a)) b=\(hex(check.b)) flags=\(hex(check.flags)): "
+            + "RingZero \(hex(value)) flags \(hex(ours)), host \(hex(host.value)) flags \(hex(theirs)) (defined flags \(hex(defined)))"
+    }
+}
+
+/// The invariant checker of the fast reference run, behind the one hook registered for the
+/// worker's lifetime (a hook per case would allocate a closure per case).
+final class InvariantWatch {
+    private var checker: InvariantChecker?
+    private(set) var found: (Invariant, String)?
+
+    func begin(_ machine: Machine) {
+        checker = InvariantChecker(machine: machine)
+        found = nil
+    }
+
+    func check(_ machine: Machine, next: Op?) -> HookAction {
+        guard found == nil, checker != nil else { return .stop }
+        if let v = checker!.check(machine, next: next) {
+            found = v
+            return .stop
+        }
+        return .proceed
+    }
+}
