@@ -105,6 +105,29 @@ import Testing
         #expect(checked > 3000)
     }
 
+    /// Memory operands of the ALU forms: every ModRM and SIB byte, with displacements, in every
+    /// mode.
+    @Test func memoryOperandsMatchCapstone() {
+        var random = SplitMix64(seed: 0xADD2E55)
+        var checked = 0
+        for mode in CodeMode.allCases {
+            let prefixes: [[UInt8]] = mode == .bits64 ? [[], [0x48], [0x41], [0x44], [0x4D]] : [[], [0x66]]
+            for prefix in prefixes {
+                for modrm in 0..<0xC0 {
+                    let sib = UInt8(truncatingIfNeeded: random.next())
+                    let disp = (0..<4).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                    for opcode: UInt8 in [0x00, 0x01, 0x31, 0x88, 0x89] {
+                        let code = prefix + [opcode, UInt8(modrm), sib] + disp
+                        let (capstone, direct) = both(code, mode: mode)
+                        #expect(direct == capstone, "\(describe(code, mode)): \(difference(capstone, direct))")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked > 8000)
+    }
+
     /// Jcc targets wrap at the code size, as Capstone computes them.
     @Test func branchTargetsWrapLikeCapstone() {
         for mode in CodeMode.allCases {

@@ -112,9 +112,10 @@ enum DirectDecoder {
         switch opcode {
         case 0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30, 0x31, 0x38, 0x39,
              0x84, 0x85, 0x88, 0x89:
-            // ADD/OR/ADC/SBB/AND/SUB/XOR/CMP/TEST/MOV r/m, r with a register destination; the
-            // even opcodes are the byte forms.
-            guard let modrm = registerModRM(i) else { return nil }
+            // ADD/OR/ADC/SBB/AND/SUB/XOR/CMP/TEST/MOV r/m, r; the even opcodes are the byte
+            // forms.
+            guard i < available else { return nil }
+            let modrm = p[i]
             let (handler, id): (Handler, x86_insn) = switch opcode & 0xFE {
             case 0x00: (.add, X86_INS_ADD)
             case 0x08: (.or, X86_INS_OR)
@@ -129,18 +130,21 @@ enum DirectDecoder {
             }
             var op = make(handler, id, length: i + 1)
             let dst = (modrm & 7) | rmHigh, src = ((modrm >> 3) & 7) | regHigh
-            if opcode & 1 == 0 {
-                op.size = 1
-                op.srcSize = 1
-                (op.dstKind, op.dstReg) = byteRegister(dst)
-                (op.srcKind, op.srcReg) = byteRegister(src)
+            let byte = opcode & 1 == 0
+            op.size = byte ? 1 : size
+            op.srcSize = op.size
+            if byte { (op.srcKind, op.srcReg) = byteRegister(src) } else { (op.srcKind, op.srcReg) = (.reg, src) }
+            if modrm >> 6 == 3 {
+                if byte { (op.dstKind, op.dstReg) = byteRegister(dst) } else { (op.dstKind, op.dstReg) = (.reg, dst) }
             } else {
-                op.size = size
-                op.srcSize = size
-                op.dstKind = .reg
-                op.dstReg = dst
-                op.srcKind = .reg
-                op.srcReg = src
+                guard let end = memoryOperand(p, available: available, at: i, rex: rex, mode: mode, op: &op) else { return nil }
+                op.dstKind = .mem
+                op.length = UInt8(end)
+                if op.memBase == ripRelative {
+                    // Capstone gives the absolute address, cut to the address size.
+                    op.memBase = Op.noRegister
+                    op.disp = op.disp &+ Int64(bitPattern: address &+ UInt64(end))
+                }
             }
             return op
 
@@ -286,6 +290,14 @@ enum DirectDecoder {
             op.cond = opcode & 15
             return op
 
+        case 0x40...0x4F where mode != .bits64:
+            // INC/DEC r in 16- and 32-bit code (REX prefixes in 64-bit code, taken above).
+            var op = make(opcode < 0x48 ? .inc : .dec, opcode < 0x48 ? X86_INS_INC : X86_INS_DEC, length: i)
+            op.size = size
+            op.dstKind = .reg
+            op.dstReg = opcode & 7
+            return op
+
         case 0xF4:
             guard !has66, rex == 0 else { return nil }
             return noOperands(make(.hlt, X86_INS_HLT, length: i), mode)
@@ -352,6 +364,68 @@ enum DirectDecoder {
         default:
             return nil
         }
+    }
+
+    /// Marks a RIP-relative operand in `memBase` until the instruction's length is known.
+    private static let ripRelative: UInt8 = 0xFE
+
+    /// The memory operand of the ModRM byte at `at` (mod 0-2): base, index, scale, displacement
+    /// and segment as Capstone plus lowering give them. Returns the offset just past the operand
+    /// (SIB and displacement included), or nil. A RIP-relative operand is left with `memBase`
+    /// = `ripRelative` and the displacement alone.
+    private static func memoryOperand(_ p: UnsafePointer<UInt8>, available: Int, at: Int, rex: UInt8, mode: CodeMode,
+                                      op: inout Op) -> Int? {
+        let modrm = p[at]
+        let mod = modrm >> 6, rm = modrm & 7
+        var next = at + 1
+        var base = Op.noRegister, index = Op.noRegister, scale: UInt8 = 1
+        var dispBytes = mod == 1 ? 1 : (mod == 2 ? (mode == .bits16 ? 2 : 4) : 0)
+        if mode == .bits16 {
+            // [BX+SI], [BX+DI], [BP+SI], [BP+DI], [SI], [DI], [BP] (disp16 alone with mod 0), [BX].
+            let bases: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (3, 3, 5, 5, 6, 7, 5, 3)
+            let indexes: (UInt8, UInt8, UInt8, UInt8) = (6, 7, 6, 7)
+            if mod == 0 && rm == 6 {
+                dispBytes = 2
+            } else {
+                base = withUnsafeBytes(of: bases) { $0[Int(rm)] }
+                if rm < 4 { index = withUnsafeBytes(of: indexes) { $0[Int(rm)] } }
+            }
+        } else if rm == 4 {
+            guard next < available else { return nil }
+            let sib = p[next]
+            next += 1
+            let sibBase = sib & 7, sibIndex = (sib >> 3) & 7
+            if sibIndex != 4 { index = sibIndex | (rex & 2 != 0 ? 8 : 0) }
+            scale = 1 << (sib >> 6)
+            if sibBase == 5 && mod == 0 {
+                dispBytes = 4
+            } else {
+                base = sibBase | (rex & 1 != 0 ? 8 : 0)
+            }
+        } else if rm == 5 && mod == 0 {
+            dispBytes = 4
+            if mode == .bits64 { base = ripRelative }
+        } else {
+            base = rm | (rex & 1 != 0 ? 8 : 0)
+        }
+        guard next + dispBytes <= available else { return nil }
+        var disp: Int64 = 0
+        switch dispBytes {
+        case 1: disp = Int64(Int8(bitPattern: p[next]))
+        case 2: disp = Int64(Int16(bitPattern: UInt16(p[next]) | UInt16(p[next + 1]) << 8))
+        case 4:
+            var v: UInt32 = 0
+            for k in 0..<4 { v |= UInt32(p[next + k]) << (8 * UInt32(k)) }
+            disp = Int64(Int32(bitPattern: v))
+        default: break
+        }
+        next += dispBytes
+        op.memBase = base
+        op.memIndex = index
+        op.memScale = scale
+        op.disp = disp
+        op.segment = base == 4 || base == 5 ? SegmentOverride.stack.rawValue : SegmentOverride.data.rawValue
+        return next
     }
 
     private static func noOperands(_ op: Op, _ mode: CodeMode) -> Op {
