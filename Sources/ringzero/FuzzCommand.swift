@@ -87,6 +87,8 @@ struct FuzzCommand: ParsableCommand {
         let deadline = duration.map { Date().addingTimeInterval($0.seconds) }
         let campaign = Campaign()
         let start = Date()
+        // Plain copies for the workers: reading an option's property wrapper costs more than a case.
+        let seed = self.seed, raw = self.raw, jobs = self.jobs
 
         let group = DispatchGroup()
         for worker in 0..<jobs {
@@ -158,6 +160,7 @@ struct FuzzCommand: ParsableCommand {
         case .fastMatchesReference: "run it again with --reference and compare the two reports"
         case .hookedMatchesFast: "the difference appears only with a hook registered (the generic loop); see detail"
         case .hostAgrees: "compare RAX and the defined flags in the report with the host values in detail"
+        case .fastPathMatchesReplay: "the replay passes: the fault is in the fuzzer's fast path (DirectDecoder or its direct state setup); compare DirectDecoder with Capstone on the blob's instructions"
         default: "read the final report (or --trace) against the invariant's rule in docs/fuzzing.md"
         }
     }

@@ -48,6 +48,7 @@ import RingZero
         #expect(!FileManager.default.fileExists(atPath: out))
         expectError(try ringzero(["fuzz", "--iterations", "5", "--duration", "1s"]), status: 64, mentioning: "--duration")
         expectError(try ringzero(["fuzz", "--length", "0"]), status: 64, mentioning: "--length")
+        expectError(try ringzero(["fuzz", "--full-check-every", "0"]), status: 64, mentioning: "--full-check-every")
     }
 
     /// `ringzero bench --gate` compares the deterministic counters with a committed file and

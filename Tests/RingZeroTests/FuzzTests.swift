@@ -84,3 +84,82 @@ import Testing
         #expect(FuzzWorker.disagreement(check, m) == nil)
     }
 }
+
+/// The fuzzer's fast path: the same cases as the value API, state applied as the state file
+/// would, results compared in full.
+@Suite struct FuzzFastPathTests {
+    /// Running case i of a seed on the fast path gives the outcome the case value gives through
+    /// the full check (state file, Capstone), and a full check on every case finds nothing.
+    @Test(arguments: CPUProfile.builtins)
+    func theFastPathAgreesWithTheFullCheck(_ profile: CPUProfile) throws {
+        var engine = FuzzEngine(profile: profile, length: 12)
+        engine.fullCheckInterval = 1
+        let worker = try engine.makeWorker()
+        let other = try engine.makeWorker()
+        for index: UInt64 in 0..<300 {
+            let fast = worker.evaluate(seed: 99, index: index)
+            let full = other.fullCheck(engine.fuzzCase(seed: 99, index: index))
+            switch (fast, full) {
+            case (.passed(let a), .passed(let b)): #expect(a == b, "case \(index): outcome classes differ")
+            case (.violated(let v), _), (_, .violated(let v)): Issue.record("case \(index): \(v.invariant.rawValue): \(v.detail)")
+            case (.rejected(let why), _), (_, .rejected(let why)): Issue.record("case \(index): rejected: \(why)")
+            }
+        }
+    }
+
+    /// The comparison of the two runs sees registers, MSRs, counters and guest memory.
+    @Test func theComparisonSeesEveryDifference() throws {
+        let a = try makeMachine("90 f4"), b = try makeMachine("90 f4")
+        // As in the fuzzer, both start from a snapshot: memory is compared over the pages
+        // either wrote since.
+        _ = a.snapshot()
+        _ = b.snapshot()
+        let oa = a.run(), ob = b.run()
+        #expect(FuzzWorker.sameResult(oa, a, ob, b))
+        b.memory.write(0x8000, 1, 7)
+        #expect(!FuzzWorker.sameResult(oa, a, ob, b), "a byte of guest memory")
+        b.memory.write(0x8000, 1, 0)
+        b.state[.r9] = 1
+        #expect(!FuzzWorker.sameResult(oa, a, ob, b), "a register")
+        b.state[.r9] = 0
+        b.setMSR(MSRIndex.IA32_SYSENTER_CS, 8)
+        #expect(!FuzzWorker.sameResult(oa, a, ob, b), "an MSR")
+        b.setMSR(MSRIndex.IA32_SYSENTER_CS, 0)
+        b.retiredByForm[0] &+= 1
+        #expect(!FuzzWorker.sameResult(oa, a, ob, b), "a per-form counter")
+        b.retiredByForm[0] &-= 1
+        #expect(FuzzWorker.sameResult(oa, a, ob, b))
+    }
+}
+
+/// The Op cache's hash table against Dictionary, through random inserts, removals and clears.
+@Suite struct KeyTableTests {
+    @Test func itBehavesLikeADictionary() {
+        var random = SplitMix64(seed: 0x7AB1E)
+        let table = KeyTable<UInt64>(capacity: 4)
+        var reference: [UInt64: UInt64] = [:]
+        for step in 0..<200_000 {
+            // Few distinct keys, clustered, so probe runs collide and removals shift them.
+            let key = (random.next() % 300) &* (step % 2 == 0 ? 1 : 1 << 32)
+            switch random.next() % 10 {
+            case 0..<5:
+                table.set(key, UInt64(step))
+                reference[key] = UInt64(step)
+            case 5..<9:
+                #expect(table.remove(key) == reference.removeValue(forKey: key))
+            default:
+                if step % 1000 == 0 {
+                    table.removeAll()
+                    reference.removeAll()
+                }
+            }
+            if step % 997 == 0 {
+                #expect(table.count == reference.count)
+                for (k, v) in reference { #expect(table[k] == v) }
+                var keys: [UInt64] = []
+                table.forEachKey { keys.append($0) }
+                #expect(keys.sorted() == reference.keys.sorted())
+            }
+        }
+    }
+}

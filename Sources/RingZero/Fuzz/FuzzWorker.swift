@@ -45,6 +45,7 @@ public final class FuzzWorker {
         generator.reseed(FuzzEngine.caseSeed(seed, index))
         if engine.isHostCase(index) { generator.nextHostCase(into: &buffer) } else { generator.nextCase(into: &buffer) }
         let result = runFast(start: buffer.start, host: buffer.hostCheck, bytes: buffer.bytes) { self.buffer.fuzzCase }
+        if case .violated(let v) = result { return confirm(v) }
         guard case .passed = result, index % max(engine.fullCheckInterval, 1) == 0 else { return result }
         let c = buffer.fuzzCase
         if case .violated(let v) = fullCheck(c) { return .violated(v) }
@@ -56,9 +57,26 @@ public final class FuzzWorker {
     public func evaluate(_ c: FuzzCase) -> FuzzEngine.Result {
         if c.hasGeneratedState {
             let fast = runFast(start: c.start, host: c.hostCheck, bytes: c.blob) { c }
+            if case .violated(let v) = fast { return confirm(v) }
             guard case .passed = fast else { return fast }
         }
         return fullCheck(c)
+    }
+
+    /// A violation the fast path found, checked the way a reproducer replays: when the full
+    /// check (state file, Capstone) finds one too, that is the violation to report; when it
+    /// does not, the fault is in the fast path itself (`DirectDecoder` or the direct state
+    /// setup), and the violation says so.
+    private func confirm(_ v: Violation) -> FuzzEngine.Result {
+        switch fullCheck(v.fuzzCase) {
+        case .violated(let replayed): return .violated(replayed)
+        case .rejected(let why): return .rejected(why)
+        case .passed:
+            return .violated(Violation(
+                invariant: .fastPathMatchesReplay,
+                detail: "the fast path broke \(v.invariant.rawValue) (\(v.detail)); the case replayed as ringzero run runs it does not",
+                fuzzCase: v.fuzzCase))
+        }
     }
 
     // MARK: The fast path
@@ -141,7 +159,8 @@ public final class FuzzWorker {
     }
 
     /// Whether two runs ended identically: everything a report shows (the outcome, registers,
-    /// MSRs, counters by form), and guest memory, which it does not.
+    /// MSRs, counters by form), and guest memory, which it does not: the pages either machine
+    /// wrote since its last snapshot baseline (the machines run from restored snapshots).
     static func sameResult(_ a: RunOutcome, _ m: Machine, _ b: RunOutcome, _ n: Machine) -> Bool {
         guard a == b, m.state == n.state, m.msrs.values == n.msrs.values, m.tscOffset == n.tscOffset,
               m.instructionCount == n.instructionCount, m.cycleCount == n.cycleCount,

@@ -6,8 +6,10 @@
 /// a range of it. A store into a page that holds Ops drops that page's blocks.
 ///
 /// Lookups go through a small direct-mapped table first: a hit costs a multiply, a shift and two
-/// loads, where the dictionary behind it costs a full hash. Every block the dictionary drops is
-/// also cleared from the table.
+/// loads. Behind it, `blocks` maps every key to its block and `pageHeads` with the node lists
+/// records which blocks came from each page (`KeyTable`, not `Dictionary`: cold code inserts and
+/// drops blocks all the time, and SipHash would cost more than the decoding). Every block the
+/// maps drop is also cleared from the direct-mapped table.
 final class OpCache {
     struct Block {
         var start: Int
@@ -22,8 +24,13 @@ final class OpCache {
     private(set) var base: UnsafeMutablePointer<Op>
     private(set) var count = 0
     private var capacity: Int
-    private var blocks: [UInt64: Block] = [:]
-    private var blocksOnPage: [UInt64: [UInt64]] = [:]
+    private let blocks = KeyTable<Block>()
+    /// Blocks by page: the head of a list of nodes (block keys) per page number, the nodes in
+    /// two parallel arrays, freed nodes chained from `freeNode`.
+    private let pageHeads = KeyTable<Int32>()
+    private var nodeKeys: [UInt64] = []
+    private var nodeNext: [Int32] = []
+    private var freeNode: Int32 = -1
     static let maxBlockLength = 64
     static let arenaLimit = 1 << 20
 
@@ -88,16 +95,31 @@ final class OpCache {
         newOps.withUnsafeBufferPointer { (base + count).initialize(from: $0.baseAddress!, count: newOps.count) }
         count += newOps.count
         let key = Self.key(address, mode)
-        blocks[key] = block
+        blocks.set(key, block)
         guard let first = newOps.first, let last = newOps.last else { return block }
         var page = first.address >> 12
         let lastPage = (last.nextAddress &- 1) >> 12
         while page <= lastPage {
-            blocksOnPage[page, default: []].append(key)
+            addToPage(page, key)
             if page < UInt64(memory.pageCount) { memory.markCodePage(Int(page)) }
             page += 1
         }
         return block
+    }
+
+    private func addToPage(_ page: UInt64, _ key: UInt64) {
+        let node: Int32
+        if freeNode >= 0 {
+            node = freeNode
+            freeNode = nodeNext[Int(node)]
+            nodeKeys[Int(node)] = key
+            nodeNext[Int(node)] = pageHeads[page] ?? -1
+        } else {
+            node = Int32(nodeKeys.count)
+            nodeKeys.append(key)
+            nodeNext.append(pageHeads[page] ?? -1)
+        }
+        pageHeads.set(page, node)
     }
 
     /// The reference path's one-instruction block: the Op alone at the start of the arena,
@@ -113,11 +135,16 @@ final class OpCache {
     /// Forget the blocks decoded from pages that were written.
     func invalidate(pages: [UInt64]) {
         for page in pages {
-            guard let keys = blocksOnPage.removeValue(forKey: page) else { continue }
-            for key in keys {
-                blocks.removeValue(forKey: key)
+            guard var node = pageHeads.remove(page) else { continue }
+            while node >= 0 {
+                let key = nodeKeys[Int(node)]
+                blocks.remove(key)
                 let s = Self.slot(key)
                 if slotKeys[s] == key &+ 1 { slotKeys[s] = 0 }
+                let next = nodeNext[Int(node)]
+                nodeNext[Int(node)] = freeNode
+                freeNode = node
+                node = next
             }
         }
     }
@@ -128,17 +155,22 @@ final class OpCache {
         if slotsInUse && blocks.count < Self.slots / 8 {
             // Clear the table slot by slot when few blocks can be in it: cheaper than a pass
             // over all of it, which a short fuzz run would pay on every case.
-            for key in blocks.keys {
+            blocks.forEachKey { key in
                 let s = Self.slot(key)
                 if slotKeys[s] == key &+ 1 { slotKeys[s] = 0 }
             }
             slotsInUse = false
         }
-        if !blocks.isEmpty { blocks.removeAll(keepingCapacity: true) }
+        blocks.removeAll()
         // Only the pages the cache marked: a pass over every page of a large guest would cost
         // more than the rest of a short run.
-        for page in blocksOnPage.keys where page < UInt64(memory.pageCount) { memory.unmarkCodePage(Int(page)) }
-        if !blocksOnPage.isEmpty { blocksOnPage.removeAll(keepingCapacity: true) }
+        pageHeads.forEachKey { page in
+            if page < UInt64(memory.pageCount) { memory.unmarkCodePage(Int(page)) }
+        }
+        pageHeads.removeAll()
+        nodeKeys.removeAll(keepingCapacity: true)
+        nodeNext.removeAll(keepingCapacity: true)
+        freeNode = -1
         if slotsInUse {
             slotKeys.update(repeating: 0, count: Self.slots)
             slotsInUse = false
