@@ -83,7 +83,10 @@ public final class Machine {
     var lazyB: UInt64 { get { core.pointee.lazyB } set { core.pointee.lazyB = newValue } }
     var lazyResult: UInt64 { get { core.pointee.lazyResult } set { core.pointee.lazyResult = newValue } }
     var lazyCarry: UInt64 { get { core.pointee.lazyCarry } set { core.pointee.lazyCarry = newValue } }
-    var lazySize: UInt8 { get { core.pointee.lazySize } set { core.pointee.lazySize = newValue } }
+    var lazySize: UInt8 {
+        get { UInt8(truncatingIfNeeded: core.pointee.lazySize) }
+        set { core.pointee.lazySize = UInt64(newValue) }
+    }
     var hooks: HookTable { _read { yield core.pointee.hooks } _modify { yield &core.pointee.hooks } }
     var watchingMemory: Bool { get { core.pointee.watchingMemory } set { core.pointee.watchingMemory = newValue } }
     var pendingStop: StopReason? { get { core.pointee.pendingStop } set { core.pointee.pendingStop = newValue } }
@@ -230,7 +233,10 @@ struct MachineCore {
     var lazyB: UInt64 = 0
     var lazyResult: UInt64 = 0
     var lazyCarry: UInt64 = 0
-    var lazySize: UInt8 = 8
+    /// A full word, though it holds 1-8: written by one instruction and read by the next (a
+    /// Jcc), it must be stored and loaded at the same width, or the load misses the CPU's
+    /// store forwarding (the optimizer widens a byte load here; measured: a stall on every Jcc).
+    var lazySize: UInt64 = 8
     /// Hooks registered through the library (`Hooks.swift`), and whether any watches memory.
     var hooks = HookTable()
     var watchingMemory = false

@@ -106,19 +106,22 @@ extension Machine {
             let end = block.start + block.count
             var endedFast = false
             while index < end {
-                let op = ops[index]
+                let p = UnsafePointer(ops + index)
                 index += 1
-                state.rip = op.nextAddress
                 // One dispatch per instruction: the fast forms sit at the end of `Handler`, so a
-                // compare picks the fast switch or the generic one.
-                if op.handler.isFast, executeFast(op) {
+                // compare picks the fast switch or the generic one. Fast forms do not read RIP,
+                // so it is stored only where something can see it: by a Jcc, before a generic
+                // handler, and at the end of the block.
+                if p.pointee.handler.isFast, executeFast(p) {
                     retired &+= 1
-                    cycles &+= UInt64(op.cost)
-                    if op.form == CostForm.alu.rawValue { alu &+= 1 } else { branches &+= 1 }
+                    cycles &+= UInt64(p.pointee.cost)
+                    if p.pointee.form == CostForm.alu.rawValue { alu &+= 1 } else { branches &+= 1 }
                     endedFast = true
                     continue
                 }
+                let op = p.pointee
                 endedFast = false
+                state.rip = op.nextAddress
                 // The generic handler, inline: only handlers that read the counters need them
                 // settled first; the rest add to them.
                 if op.handler.readsCounters { settle() }
@@ -140,6 +143,10 @@ extension Machine {
                     consumeCodeWrites()
                     return .nextBlock
                 }
+            }
+            if endedFast {
+                let last = ops[end - 1]
+                if last.handler != .jccNear { state.rip = last.nextAddress }
             }
             settle()
             // Chain to the next block. After a fast form the code mode cannot have changed;

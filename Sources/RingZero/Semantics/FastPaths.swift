@@ -6,9 +6,10 @@
 
 extension Machine {
     /// Run `op` if it has a fast form; false when it has none (the loop then takes the
-    /// generic path).
-    @inline(__always) func executeFast(_ op: Op) -> Bool {
-        switch op.handler {
+    /// generic path). Only a Jcc sets RIP: the loop stores the others' next address when
+    /// something could read it.
+    @inline(__always) func executeFast(_ op: UnsafePointer<Op>) -> Bool {
+        switch op.pointee.handler {
         case .addRR: fastArithmetic(op, .add, fastSource(op)) { $0 &+ $1 }
         case .addRI: fastArithmetic(op, .add, fastImmediate(op)) { $0 &+ $1 }
         case .subRR: fastArithmetic(op, .sub, fastSource(op)) { $0 &- $1 }
@@ -23,52 +24,57 @@ extension Machine {
         case .xorRI: fastLogic(op, fastImmediate(op)) { $0 ^ $1 }
         case .testRR: fastLogic(op, fastSource(op), writeBack: false) { $0 & $1 }
         case .testRI: fastLogic(op, fastImmediate(op), writeBack: false) { $0 & $1 }
-        case .movRR: state.gpr[Int(op.dstReg)] = fastSource(op)
-        case .movRI: state.gpr[Int(op.dstReg)] = fastImmediate(op)
+        case .movRR: state.gpr[Int(op.pointee.dstReg)] = fastSource(op)
+        case .movRI: state.gpr[Int(op.pointee.dstReg)] = fastImmediate(op)
         case .incR: fastStep(op, .inc) { $0 &+ 1 }
         case .decR: fastStep(op, .dec) { $0 &- 1 }
         case .jccNear:
             // The target was checked canonical when the Op was made.
-            if conditionHolds(op.cond) { state.rip = UInt64(bitPattern: op.imm) } else { charge(op, as: .branchNotTaken) }
+            if conditionHolds(op.pointee.cond) {
+                state.rip = UInt64(bitPattern: op.pointee.imm)
+            } else {
+                state.rip = op.pointee.nextAddress
+                charge(op.pointee, as: .branchNotTaken)
+            }
         default:
             return false
         }
         return true
     }
 
-    @inline(__always) private func fastMask(_ op: Op) -> UInt64 { op.size == 8 ? .max : 0xFFFF_FFFF }
+    @inline(__always) private func fastMask(_ op: UnsafePointer<Op>) -> UInt64 { op.pointee.size == 8 ? .max : 0xFFFF_FFFF }
 
-    @inline(__always) private func fastSource(_ op: Op) -> UInt64 { state.gpr[Int(op.srcReg)] & fastMask(op) }
+    @inline(__always) private func fastSource(_ op: UnsafePointer<Op>) -> UInt64 { state.gpr[Int(op.pointee.srcReg)] & fastMask(op) }
 
-    @inline(__always) private func fastImmediate(_ op: Op) -> UInt64 { UInt64(bitPattern: op.imm) & fastMask(op) }
+    @inline(__always) private func fastImmediate(_ op: UnsafePointer<Op>) -> UInt64 { UInt64(bitPattern: op.pointee.imm) & fastMask(op) }
 
     /// dst := dst op src (CMP: only the flags); a 32-bit result zero-extends into bits 63:32.
-    @inline(__always) private func fastArithmetic(_ op: Op, _ kind: LazyFlagsKind, _ b: UInt64, writeBack: Bool = true,
+    @inline(__always) private func fastArithmetic(_ op: UnsafePointer<Op>, _ kind: LazyFlagsKind, _ b: UInt64, writeBack: Bool = true,
                                                   _ f: (UInt64, UInt64) -> UInt64) {
-        let d = Int(op.dstReg)
+        let d = Int(op.pointee.dstReg)
         let a = state.gpr[d] & fastMask(op)
         let r = f(a, b) & fastMask(op)
         if writeBack { state.gpr[d] = r }
-        setLazyFlags(kind, a, b, r, op.size)
+        setLazyFlags(kind, a, b, r, op.pointee.size)
     }
 
     /// AND, OR, XOR (TEST: only the flags): only the result and size matter to the flags.
-    @inline(__always) private func fastLogic(_ op: Op, _ b: UInt64, writeBack: Bool = true, _ f: (UInt64, UInt64) -> UInt64) {
-        let d = Int(op.dstReg)
+    @inline(__always) private func fastLogic(_ op: UnsafePointer<Op>, _ b: UInt64, writeBack: Bool = true, _ f: (UInt64, UInt64) -> UInt64) {
+        let d = Int(op.pointee.dstReg)
         let r = f(state.gpr[d] & fastMask(op), b)
         if writeBack { state.gpr[d] = r }
         lazyKind = .logic
         lazyResult = r
-        lazySize = op.size
+        lazySize = op.pointee.size
     }
 
     /// INC, DEC: CF is kept in the pending record.
-    @inline(__always) private func fastStep(_ op: Op, _ kind: LazyFlagsKind, _ f: (UInt64) -> UInt64) {
-        let d = Int(op.dstReg)
+    @inline(__always) private func fastStep(_ op: UnsafePointer<Op>, _ kind: LazyFlagsKind, _ f: (UInt64) -> UInt64) {
+        let d = Int(op.pointee.dstReg)
         let a = state.gpr[d] & fastMask(op)
         let r = f(a) & fastMask(op)
         let cf = carryFlag
         state.gpr[d] = r
-        setLazyFlags(kind, a, 1, r, op.size, carry: cf)
+        setLazyFlags(kind, a, 1, r, op.pointee.size, carry: cf)
     }
 }
