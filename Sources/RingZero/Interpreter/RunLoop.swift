@@ -119,25 +119,25 @@ extension Machine {
                     endedFast = true
                     continue
                 }
-                let op = p.pointee
                 endedFast = false
-                state.rip = op.nextAddress
+                state.rip = p.pointee.nextAddress
                 // The generic handler, inline: only handlers that read the counters need them
-                // settled first; the rest add to them.
-                if op.handler.readsCounters { settle() }
+                // settled first; the rest add to them. The Op is read in place (a copy of it on
+                // the stack cost more than some handlers).
+                if p.pointee.handler.readsCounters { settle() }
                 do {
-                    try execute(op)
+                    try execute(p.pointee)
                 } catch {
                     settle()
-                    return takeException(error, at: op, options, &faults)
+                    return takeException(error, at: p.pointee, options, &faults)
                 }
                 if pendingStop != nil {
                     settle()
-                    return takeStop(at: op)
+                    return takeStop(at: p.pointee)
                 }
                 retired &+= 1
-                cycles &+= UInt64(op.cost)
-                retiredByForm[Int(op.form)] &+= 1
+                cycles &+= UInt64(p.pointee.cost)
+                retiredByForm[Int(p.pointee.form)] &+= 1
                 if memory.codeWritten {
                     settle()
                     consumeCodeWrites()
