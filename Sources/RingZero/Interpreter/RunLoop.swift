@@ -24,8 +24,10 @@ extension Machine {
         // With a hook registered every instruction takes the generic loop, whose counters are
         // exact after each one, so a hook sees the machine as it is.
         let hooked = hooks.isActive
-        // Read once: fetching the closure per instruction would retain and release it each time.
-        let beforeInstruction = instrumented ? hooks.beforeInstruction : nil
+        // Read once, and called without binding it anew per instruction: each binding of the
+        // optional closure retained and released its context.
+        let callsBeforeInstruction = instrumented && hooks.beforeInstruction != nil
+        let beforeInstruction: (Machine, Op) -> HookAction = (instrumented ? hooks.beforeInstruction : nil) ?? { _, _ in .proceed }
         func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
             // Outside the loop `state` is exact: compute any pending status flags.
             materializeFlags()
@@ -66,9 +68,9 @@ extension Machine {
                         if executed() >= options.maxInstructions { return finish(.instructionLimit) }
                         if cycleCount >= maxCycles { return finish(.cycleLimit) }
                     }
-                    if let hook = beforeInstruction {
+                    if callsBeforeInstruction {
                         materializeFlags()
-                        if hook(self, op) == .stop { return finish(.hook) }
+                        if beforeInstruction(self, op) == .stop { return finish(.hook) }
                     }
                     state.rip = op.nextAddress
                     switch step(op, options, &faults) {
