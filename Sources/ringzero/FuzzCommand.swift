@@ -31,7 +31,7 @@ struct FuzzCommand: ParsableCommand {
     @Option(help: "CPU profile: a built-in name or a profile JSON file.")
     var profile: String = "i7-5600u"
 
-    @Option(help: "Instructions (with their operand loads) per sequence.")
+    @Option(help: "Instructions per sequence, counting the MOVs that load operands.")
     var length: Int = 16
 
     @Option(help: "Starting mode of every case (real, protected, v8086, compat, long); mixed when omitted.")

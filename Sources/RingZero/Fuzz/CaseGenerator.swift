@@ -1,7 +1,7 @@
 /// One fuzz case: a starting state (a `ringzero run --state` file, mode included) and a
 /// sequence of instructions, kept as separate chunks so a reproducer can be minimized by
 /// dropping them. A chunk is one instruction of the mission with the MOVs that load its
-/// operands.
+/// operands; the generator's `length` counts instructions, those MOVs included.
 public struct FuzzCase: Sendable {
     public var mode: OperatingMode
     public var chunks: [[UInt8]]
@@ -152,8 +152,9 @@ public struct CaseGenerator: Sendable {
         case .real, .v8086: .bits16
         }
         let encoder = InstructionEncoder(mode: code)
-        for _ in 0..<length {
-            instruction(encoder, &buffer.bytes)
+        var instructions = 0
+        while instructions < length {
+            instructions += instruction(encoder, &buffer.bytes, budget: length - instructions)
             buffer.endChunk()
         }
         buffer.start = startingState(mode)
@@ -270,16 +271,28 @@ public struct CaseGenerator: Sendable {
     private static let moduleSizes: [UInt64] = [0x1000, 0x40, 0x41, 0x8000, 0x8040, 0]
     private static let getsecEDX: [UInt64] = [0, 0, 1]
 
-    /// One chunk: an instruction of the menu with its operand loads.
-    private mutating func instruction(_ e: InstructionEncoder, _ out: inout [UInt8]) {
+    /// Instructions each choice of `instruction` takes at most (operand loads included).
+    private static let choiceLengths: [Int] = [2, 2, 2, 2, 2, 2, 1, 2, 4, 4, 2, 5, 5, 1, 1, 1, 1, 1, 2, 2]
+    /// The choices of one instruction, for the end of a sequence.
+    private static let singleChoices: [Int] = [6, 13, 15, 16, 17, 19]
+
+    /// One chunk: an instruction of the menu with its operand loads, at most `budget`
+    /// instructions in all. Returns how many it wrote.
+    private mutating func instruction(_ e: InstructionEncoder, _ out: inout [UInt8], budget: Int) -> Int {
         let a = pick(Self.dataRegisters), b = pick(Self.dataRegisters)
-        switch below(20) {
+        var choice = below(20)
+        if Self.choiceLengths[choice] > budget { choice = pick(Self.singleChoices) }
+        let short = budget < 2
+        switch choice {
         case 0, 1:
             e.movImmediate(0, cr0Value(), &out); e.movToCR(0, from: 0, &out)
+            return 2
         case 2, 3:
             e.movImmediate(0, cr4Value(), &out); e.movToCR(4, from: 0, &out)
+            return 2
         case 4:
             e.movImmediate(0, pick(Self.cr3Values), &out); e.movToCR(3, from: 0, &out)
+            return 2
         case 5:
             // CR2, and CR8 in 64-bit code.
             if e.mode == .bits64 && chance(50) {
@@ -287,14 +300,17 @@ public struct CaseGenerator: Sendable {
             } else {
                 e.movImmediate(0, next(), &out); e.movToCR(2, from: 0, &out)
             }
+            return 2
         case 6:
             e.movFromCR(pick(e.mode == .bits64 ? Self.readableCRs64 : Self.readableCRs), to: a, &out)
+            return 1
         case 7:
-            if chance(50) {
+            if chance(50) || short {
                 e.twoByte(InstructionEncoder.clts, &out)
-            } else {
-                e.movImmediate(0, pick(Self.lmswValues), &out); e.lmswAX(&out)
+                return 1
             }
+            e.movImmediate(0, pick(Self.lmswValues), &out); e.lmswAX(&out)
+            return 2
         case 8, 9:
             let index = msrIndex()
             let value = msrValue(index)
@@ -302,8 +318,10 @@ public struct CaseGenerator: Sendable {
             e.movImmediate(0, value & 0xFFFF_FFFF, &out)
             e.movImmediate(2, value >> 32, &out)
             e.twoByte(InstructionEncoder.wrmsr, &out)
+            return 4
         case 10:
             e.movImmediate(1, UInt64(msrIndex()), &out); e.twoByte(InstructionEncoder.rdmsr, &out)
+            return 2
         case 11, 12:
             // GETSEC: every leaf, with module addresses and sizes on and off the rules.
             e.movImmediate(0, pick(Self.getsecLeaves), &out)
@@ -311,23 +329,37 @@ public struct CaseGenerator: Sendable {
             e.movImmediate(1, pick(Self.moduleSizes), &out)
             e.movImmediate(2, pick(Self.getsecEDX), &out)
             e.twoByte(InstructionEncoder.getsec, &out)
+            return 5
         case 13, 14:
             e.vmxon(at: pick(Self.pointerSlots), &out)
+            return 1
         case 15:
             e.vmxoff(&out)
+            return 1
         case 16:
             e.alu(below(7), a, b, &out)
+            return 1
         case 17:
             if chance(50) { e.step(a, decrement: chance(50), &out) } else { e.jccNext(UInt8(below(16)), &out) }
+            return 1
         case 18:
-            if chance(50) { e.push(a, &out); e.pop(b, &out) } else { e.movImmediate(a, next(), &out) }
+            if chance(50) && !short {
+                e.push(a, &out); e.pop(b, &out)
+                return 2
+            }
+            e.movImmediate(a, next(), &out)
+            return 1
         default:
             switch below(4) {
             case 0: e.twoByte(InstructionEncoder.cpuid, &out)
             case 1: e.twoByte(InstructionEncoder.rdtsc, &out)
-            case 2: e.movImmediate(0, 1, &out); e.twoByte(InstructionEncoder.cpuid, &out)
+            case 2 where !short:
+                e.movImmediate(0, 1, &out); e.twoByte(InstructionEncoder.cpuid, &out)
+                return 2
+            case 2: e.twoByte(InstructionEncoder.cpuid, &out)
             default: e.hlt(&out)
             }
+            return 1
         }
     }
 
