@@ -19,18 +19,27 @@ final class OpCache {
         var cost: UInt64
     }
 
-    /// The arena: `count` Ops in use out of `capacity`. Reallocated (and so moved) only by
-    /// `insert`, which the loop follows by reloading `base`.
-    private(set) var base: UnsafeMutablePointer<Op>
-    private(set) var count = 0
-    private var capacity: Int
+    /// Everything that changes, behind one stable pointer: a class's stored `var`s would carry
+    /// a dynamic exclusivity check on every access, which cold code (the fuzzer) pays per block.
+    private struct State {
+        /// The arena: `count` Ops in use out of `capacity`. Reallocated (and so moved) only by
+        /// `insert`, which the loop follows by reloading `base`.
+        var base: UnsafeMutablePointer<Op>
+        var count = 0
+        var capacity: Int
+        /// Blocks by page: the nodes (block keys) of each page's list in two parallel arrays,
+        /// freed nodes chained from `freeNode`; the heads are in `pageHeads`.
+        var nodeKeys: [UInt64] = []
+        var nodeNext: [Int32] = []
+        var freeNode: Int32 = -1
+        var slotsInUse = false
+    }
+
+    private let state: UnsafeMutablePointer<State>
+    var base: UnsafeMutablePointer<Op> { state.pointee.base }
+    var count: Int { state.pointee.count }
     private let blocks = KeyTable<Block>()
-    /// Blocks by page: the head of a list of nodes (block keys) per page number, the nodes in
-    /// two parallel arrays, freed nodes chained from `freeNode`.
     private let pageHeads = KeyTable<Int32>()
-    private var nodeKeys: [UInt64] = []
-    private var nodeNext: [Int32] = []
-    private var freeNode: Int32 = -1
     static let maxBlockLength = 64
     static let arenaLimit = 1 << 20
 
@@ -38,11 +47,10 @@ final class OpCache {
     private static let slots = 4096
     private let slotKeys: UnsafeMutablePointer<UInt64>
     private let slotBlocks: UnsafeMutablePointer<Block>
-    private var slotsInUse = false
 
     init() {
-        capacity = 1024
-        base = .allocate(capacity: capacity)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(base: .allocate(capacity: 1024), capacity: 1024))
         slotKeys = .allocate(capacity: Self.slots)
         slotKeys.initialize(repeating: 0, count: Self.slots)
         slotBlocks = .allocate(capacity: Self.slots)
@@ -52,6 +60,8 @@ final class OpCache {
     deinit {
         base.deinitialize(count: count)
         base.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
         slotKeys.deallocate()
         slotBlocks.deallocate()
     }
@@ -75,25 +85,25 @@ final class OpCache {
         guard let b = blocks[key] else { return nil }
         slotKeys[s] = key &+ 1
         slotBlocks[s] = b
-        slotsInUse = true
+        state.pointee.slotsInUse = true
         return b
     }
 
     /// Store a freshly decoded block and mark the pages it came from.
     func insert(_ newOps: [Op], at address: UInt64, mode: CodeMode, memory: PhysicalMemory, worstCaseCost: UInt64) -> Block {
         if count + newOps.count > Self.arenaLimit { removeAll(memory: memory) }
-        if count + newOps.count > capacity {
-            var grown = capacity * 2
+        if count + newOps.count > state.pointee.capacity {
+            var grown = state.pointee.capacity * 2
             while count + newOps.count > grown { grown *= 2 }
             let moved = UnsafeMutablePointer<Op>.allocate(capacity: grown)
             moved.moveInitialize(from: base, count: count)
             base.deallocate()
-            base = moved
-            capacity = grown
+            state.pointee.base = moved
+            state.pointee.capacity = grown
         }
         let block = Block(start: count, count: newOps.count, cost: worstCaseCost)
         newOps.withUnsafeBufferPointer { (base + count).initialize(from: $0.baseAddress!, count: newOps.count) }
-        count += newOps.count
+        state.pointee.count += newOps.count
         let key = Self.key(address, mode)
         blocks.set(key, block)
         guard let first = newOps.first, let last = newOps.last else { return block }
@@ -109,15 +119,15 @@ final class OpCache {
 
     private func addToPage(_ page: UInt64, _ key: UInt64) {
         let node: Int32
-        if freeNode >= 0 {
-            node = freeNode
-            freeNode = nodeNext[Int(node)]
-            nodeKeys[Int(node)] = key
-            nodeNext[Int(node)] = pageHeads[page] ?? -1
+        if state.pointee.freeNode >= 0 {
+            node = state.pointee.freeNode
+            state.pointee.freeNode = state.pointee.nodeNext[Int(node)]
+            state.pointee.nodeKeys[Int(node)] = key
+            state.pointee.nodeNext[Int(node)] = pageHeads[page] ?? -1
         } else {
-            node = Int32(nodeKeys.count)
-            nodeKeys.append(key)
-            nodeNext.append(pageHeads[page] ?? -1)
+            node = Int32(state.pointee.nodeKeys.count)
+            state.pointee.nodeKeys.append(key)
+            state.pointee.nodeNext.append(pageHeads[page] ?? -1)
         }
         pageHeads.set(page, node)
     }
@@ -128,7 +138,7 @@ final class OpCache {
     func insertTransient(_ op: Op, memory: PhysicalMemory, worstCaseCost: UInt64) -> Block {
         if !blocks.isEmpty || count > 1 { removeAll(memory: memory) }
         base.initialize(to: op)
-        count = 1
+        state.pointee.count = 1
         return Block(start: 0, count: 1, cost: worstCaseCost)
     }
 
@@ -137,13 +147,13 @@ final class OpCache {
         for page in pages {
             guard var node = pageHeads.remove(page) else { continue }
             while node >= 0 {
-                let key = nodeKeys[Int(node)]
+                let key = state.pointee.nodeKeys[Int(node)]
                 blocks.remove(key)
                 let s = Self.slot(key)
                 if slotKeys[s] == key &+ 1 { slotKeys[s] = 0 }
-                let next = nodeNext[Int(node)]
-                nodeNext[Int(node)] = freeNode
-                freeNode = node
+                let next = state.pointee.nodeNext[Int(node)]
+                state.pointee.nodeNext[Int(node)] = state.pointee.freeNode
+                state.pointee.freeNode = node
                 node = next
             }
         }
@@ -151,15 +161,15 @@ final class OpCache {
 
     func removeAll(memory: PhysicalMemory) {
         base.deinitialize(count: count)
-        count = 0
-        if slotsInUse && blocks.count < Self.slots / 8 {
+        state.pointee.count = 0
+        if state.pointee.slotsInUse && blocks.count < Self.slots / 8 {
             // Clear the table slot by slot when few blocks can be in it: cheaper than a pass
             // over all of it, which a short fuzz run would pay on every case.
             blocks.forEachKey { key in
                 let s = Self.slot(key)
                 if slotKeys[s] == key &+ 1 { slotKeys[s] = 0 }
             }
-            slotsInUse = false
+            state.pointee.slotsInUse = false
         }
         blocks.removeAll()
         // Only the pages the cache marked: a pass over every page of a large guest would cost
@@ -168,12 +178,12 @@ final class OpCache {
             if page < UInt64(memory.pageCount) { memory.unmarkCodePage(Int(page)) }
         }
         pageHeads.removeAll()
-        nodeKeys.removeAll(keepingCapacity: true)
-        nodeNext.removeAll(keepingCapacity: true)
-        freeNode = -1
-        if slotsInUse {
+        state.pointee.nodeKeys.removeAll(keepingCapacity: true)
+        state.pointee.nodeNext.removeAll(keepingCapacity: true)
+        state.pointee.freeNode = -1
+        if state.pointee.slotsInUse {
             slotKeys.update(repeating: 0, count: Self.slots)
-            slotsInUse = false
+            state.pointee.slotsInUse = false
         }
     }
 }

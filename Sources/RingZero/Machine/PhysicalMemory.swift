@@ -27,11 +27,36 @@ public final class PhysicalMemory {
         set { codeWrittenFlag.pointee = newValue }
     }
     private let codeWrittenFlag: UnsafeMutablePointer<Bool>
-    var writtenCodePages: [UInt64] = []
+
+    /// The page lists and counters, behind one stable pointer: as a class's stored `var`s they
+    /// would carry a dynamic exclusivity check on every access.
+    private struct Books {
+        var writtenCodePages: [UInt64] = []
+        var dirtyPages: [UInt64] = []
+        var restoredCodePages: [UInt64] = []
+        var unbackedReads: UInt64 = 0
+        var unbackedWrites: UInt64 = 0
+    }
+    private let books: UnsafeMutablePointer<Books>
+
+    /// Code pages written since the Op cache last dropped their blocks.
+    var writtenCodePages: [UInt64] {
+        _read { yield books.pointee.writtenCodePages }
+        _modify { yield &books.pointee.writtenCodePages }
+    }
     /// Pages written since the snapshot baseline, each once.
-    var dirtyPages: [UInt64] = []
-    public internal(set) var unbackedReads: UInt64 = 0
-    public internal(set) var unbackedWrites: UInt64 = 0
+    var dirtyPages: [UInt64] {
+        _read { yield books.pointee.dirtyPages }
+        _modify { yield &books.pointee.dirtyPages }
+    }
+    public internal(set) var unbackedReads: UInt64 {
+        get { books.pointee.unbackedReads }
+        set { books.pointee.unbackedReads = newValue }
+    }
+    public internal(set) var unbackedWrites: UInt64 {
+        get { books.pointee.unbackedWrites }
+        set { books.pointee.unbackedWrites = newValue }
+    }
 
     public static let pageSize: UInt64 = 4096
 
@@ -53,6 +78,8 @@ public final class PhysicalMemory {
         pageCount = Int((size + Self.pageSize - 1) / Self.pageSize)
         codeWrittenFlag = .allocate(capacity: 1)
         codeWrittenFlag.initialize(to: false)
+        books = .allocate(capacity: 1)
+        books.initialize(to: Books())
         pageFlags = .allocate(capacity: max(pageCount, 1))
         pageFlags.initialize(repeating: PageFlag.untouched, count: max(pageCount, 1))
     }
@@ -61,6 +88,8 @@ public final class PhysicalMemory {
         free(bytes)
         pageFlags.deallocate()
         codeWrittenFlag.deallocate()
+        books.deinitialize(count: 1)
+        books.deallocate()
     }
 
     @inline(__always) func isCodePage(_ page: Int) -> Bool { pageFlags[page] & PageFlag.code != 0 }
@@ -198,9 +227,12 @@ public final class PhysicalMemory {
     }
 
     /// Put `pages` back as the image has them (zero where the image has no copy). Returns the
-    /// pages that held code, whose Ops are now stale.
+    /// pages that held code, whose Ops are now stale (a buffer reused by the next restore).
     func restore(_ pages: [UInt64], from image: MemoryImage) -> [UInt64] {
         var codePagesRestored: [UInt64] = []
+        swap(&codePagesRestored, &books.pointee.restoredCodePages)
+        codePagesRestored.removeAll(keepingCapacity: true)
+        defer { books.pointee.restoredCodePages = codePagesRestored }
         for page in pages {
             let target = bytes + Int(page * Self.pageSize)
             if let slot = image.slot(of: page) {
