@@ -169,6 +169,8 @@ public final class FuzzWorker {
         for i in 0..<m.costs.names.count where m.retiredByForm[i] != n.retiredByForm[i] || m.extraCyclesByForm[i] != n.extraCyclesByForm[i] {
             return false
         }
+        // Usually both wrote the same pages: compare them once.
+        if m.memory.dirtyPages == n.memory.dirtyPages { return m.memory.samePages(as: n.memory, m.memory.dirtyPages) }
         return m.memory.samePages(as: n.memory, m.memory.dirtyPages) && m.memory.samePages(as: n.memory, n.memory.dirtyPages)
     }
 
