@@ -45,4 +45,43 @@ import Testing
             #expect(a == b, "round \(round): \(hex)")
         }
     }
+
+    /// Loops made of fast forms only run in the all-fast loop, which counts whole blocks at
+    /// once: its reports (counters by form, not-taken branches included) and its stops at an
+    /// instruction or cycle limit falling anywhere in the loop must match the reference path.
+    @Test func allFastLoopsAgreeWithTheReferencePath() throws {
+        var random = SplitMix64(seed: 0xA11F)
+        func register() -> UInt8 { [0, 2, 3, 5, 6, 7][Int(random.next() % 6)] }  // not RCX (the counter) nor RSP
+        for round in 0..<120 {
+            var body: [UInt8] = []
+            for _ in 0..<(1 + Int(random.next() % 8)) {
+                let a = register(), b = register()
+                let rex: [UInt8] = random.next() % 2 == 0 ? [0x48] : []
+                switch random.next() % 6 {
+                case 0: body += rex + [[0x01, 0x29, 0x21, 0x09, 0x31, 0x39, 0x85, 0x89][Int(random.next() % 8)], 0xC0 | b << 3 | a]
+                case 1: body += rex + [0x83, 0xC0 | UInt8(random.next() % 8) << 3 | a, UInt8(truncatingIfNeeded: random.next())]
+                case 2: body += rex + [0xFF, (random.next() % 2 == 0 ? 0xC0 : 0xC8) | a]
+                case 3: body += [0xB8 + a] + (0..<4).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                case 4: body += [0x70 | UInt8(random.next() % 16), 0x00]  // Jcc to the next instruction
+                default: body += rex + [0x89, 0xC0 | b << 3 | a]
+                }
+            }
+            // mov ecx, n; loop: body; dec rcx; jnz loop; hlt
+            let loopLength = body.count + 5
+            let code = [0xB9, UInt8(3 + random.next() % 20), 0, 0, 0] + body + [0x48, 0xFF, 0xC9, 0x75, UInt8(truncatingIfNeeded: -loopLength), 0xF4]
+            let hex = code.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+            let state = #"{"registers": {"rax": "0x\#(String(random.next(), radix: 16))", "rbx": "0x\#(String(random.next() >> 1, radix: 16))", "rflags": "0x\#(String(2 | (random.next() & 0x8D5), radix: 16))"}}"#
+            // No limit, an instruction limit and a cycle limit somewhere inside the loop.
+            for limits in [RunOptions(maxInstructions: 100_000), RunOptions(maxInstructions: 7 + random.next() % 60),
+                           RunOptions(maxInstructions: 100_000, maxCycles: 9 + random.next() % 80)] {
+                let fast = try makeMachine(hex, state: state)
+                let a = Report(machine: fast, outcome: fast.run(limits)).json
+                var reference = limits
+                reference.referencePath = true
+                let slow = try makeMachine(hex, state: state)
+                let b = Report(machine: slow, outcome: slow.run(reference)).json
+                #expect(a == b, "round \(round): \(hex) with \(limits)")
+            }
+        }
+    }
 }

@@ -11,12 +11,35 @@
 /// drops blocks all the time, and SipHash would cost more than the decoding). Every block the
 /// maps drop is also cleared from the direct-mapped table.
 final class OpCache {
+    /// 24 bytes: the loop copies blocks around, and the direct-mapped table holds 4096.
     struct Block {
-        var start: Int
-        var count: Int
+        private var start32: Int32
+        private var count32: Int32
         /// The most the block's Ops can cost together (each at its dearest variant), for the
         /// block-level cycle-limit check.
         var cost: UInt64
+        /// For a block of fast forms only (`allFast`): the cycles its Ops cost as decoded, and
+        /// how many are ALU forms (the rest are Jcc), so the fast loop can count the whole
+        /// block at once. Zero otherwise.
+        private var fastCycles32: UInt32
+        private var fastALU8: UInt8
+        private(set) var allFast: Bool
+
+        init(start: Int, count: Int, cost: UInt64, fastCycles: UInt64 = 0, fastALU: Int = 0, allFast: Bool = false) {
+            start32 = Int32(start)
+            count32 = Int32(count)
+            self.cost = cost
+            // A profile with enormous ALU costs does without the shortcut.
+            let fits = allFast && fastCycles <= UInt64(UInt32.max)
+            fastCycles32 = fits ? UInt32(fastCycles) : 0
+            fastALU8 = fits ? UInt8(fastALU) : 0
+            self.allFast = fits
+        }
+
+        var start: Int { Int(start32) }
+        var count: Int { Int(count32) }
+        var fastCycles: UInt64 { UInt64(fastCycles32) }
+        var fastALU: UInt64 { UInt64(fastALU8) }
     }
 
     /// Everything that changes, behind one stable pointer: a class's stored `var`s would carry
@@ -90,7 +113,8 @@ final class OpCache {
     }
 
     /// Store a freshly decoded block and mark the pages it came from.
-    func insert(_ newOps: [Op], at address: UInt64, mode: CodeMode, memory: PhysicalMemory, worstCaseCost: UInt64) -> Block {
+    func insert(_ newOps: [Op], at address: UInt64, mode: CodeMode, memory: PhysicalMemory, worstCaseCost: UInt64,
+                fastCycles: UInt64 = 0, fastALU: Int = 0, allFast: Bool = false) -> Block {
         if count + newOps.count > Self.arenaLimit { removeAll(memory: memory) }
         if count + newOps.count > state.pointee.capacity {
             var grown = state.pointee.capacity * 2
@@ -101,7 +125,8 @@ final class OpCache {
             state.pointee.base = moved
             state.pointee.capacity = grown
         }
-        let block = Block(start: count, count: newOps.count, cost: worstCaseCost)
+        let block = Block(start: count, count: newOps.count, cost: worstCaseCost, fastCycles: fastCycles, fastALU: fastALU,
+                          allFast: allFast)
         newOps.withUnsafeBufferPointer { (base + count).initialize(from: $0.baseAddress!, count: newOps.count) }
         state.pointee.count += newOps.count
         let key = Self.key(address, mode)

@@ -52,6 +52,10 @@ extension Machine {
             }
             // Limits are checked once per block when the whole block fits in what is left.
             let fits = fitsLimits(block, options, faults: faults.count)
+            if fits && !hooked && block.allFast {
+                runAllFastBlocks(block, mode: mode, options, faults: faults.count)
+                continue
+            }
             if fits && !hooked {
                 switch runFastBlocks(block, mode: mode, options, &faults) {
                 case .next, .nextBlock: break
@@ -159,6 +163,32 @@ extension Machine {
             }
             guard state.rip != endAddress, let next = cache.block(at: state.rip, mode: mode),
                   fitsLimits(next, options, faults: faults.count) else { return .next }
+            block = next
+        }
+    }
+
+    /// Blocks of fast forms only, chained for as long as the next block is one too and fits
+    /// the limits. Nothing in them can fault, stop or read the counters, so the loop is the
+    /// dispatch alone, and each block is counted at once from the totals decoding recorded.
+    @inline(never)
+    private func runAllFastBlocks(_ first: OpCache.Block, mode: CodeMode, _ options: RunOptions, faults: Int) {
+        var block = first
+        while true {
+            let ops = cache.base
+            var index = block.start
+            let end = block.start + block.count
+            while index < end {
+                _ = executeFast(ops + index)
+                index += 1
+            }
+            let last = ops[end - 1]
+            if last.handler != .jccNear { state.rip = last.nextAddress }
+            instructionCount &+= UInt64(block.count)
+            cycleCount &+= block.fastCycles
+            retiredByForm[Int(CostForm.alu.rawValue)] &+= block.fastALU
+            retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= UInt64(block.count) &- block.fastALU
+            guard state.rip != endAddress, let next = cache.block(at: state.rip, mode: mode), next.allFast,
+                  fitsLimits(next, options, faults: faults) else { return }
             block = next
         }
     }
@@ -282,7 +312,11 @@ extension Machine {
             if pc >> 12 != page || pc == endAddress { break }
         }
         let worst = ops.reduce(UInt64(0)) { $0 &+ UInt64(costs.worstCase[Int($1.form)]) }
-        return cache.insert(ops, at: address, mode: mode, memory: memory, worstCaseCost: worst)
+        let allFast = ops.allSatisfy { $0.handler.isFast }
+        return cache.insert(ops, at: address, mode: mode, memory: memory, worstCaseCost: worst,
+                            fastCycles: allFast ? ops.reduce(0) { $0 &+ UInt64($1.cost) } : 0,
+                            fastALU: allFast ? ops.count { $0.form == CostForm.alu.rawValue } : 0,
+                            allFast: allFast)
     }
 
     /// Decode the instruction at `address`: `DirectDecoder` first when `direct`, else (and for
