@@ -1,7 +1,7 @@
 // libFuzzer entry point: the input is a blob with a one-byte header. Bits 0-2 of the header pick
 // the starting mode, bit 3 the profile (i7-5600u or atom-330); the rest is machine code loaded at
-// 0x1000. It runs on the fast path and on the reference path; any difference, or any Swift trap,
-// is a crash libFuzzer reports and saves.
+// 0x1000. It runs on the fast path (with the fuzzer's DirectDecoder on) and on the reference path
+// (Capstone alone); any difference, or any Swift trap, is a crash libFuzzer reports and saves.
 
 import RingZero
 
@@ -15,6 +15,8 @@ final class Harness {
     init(profile: CPUProfile) {
         self.profile = profile
         fast = try! Machine(profile: profile)
+        // The fuzzer's decoder against Capstone, as well as the fast path against the reference.
+        fast.decodesCommonFormsDirectly = true
         reference = try! Machine(profile: profile)
         pristine = (fast.snapshot(), reference.snapshot())
     }
