@@ -157,16 +157,6 @@ final class OpCache {
         pageHeads.set(page, node)
     }
 
-    /// The reference path's one-instruction block: the Op alone at the start of the arena,
-    /// kept nowhere else (no lookup table, no page marks), since the reference path decodes
-    /// every instruction afresh anyway.
-    func insertTransient(_ op: Op, memory: PhysicalMemory, worstCaseCost: UInt64) -> Block {
-        if !blocks.isEmpty || count > 1 { removeAll(memory: memory) }
-        base.initialize(to: op)
-        state.pointee.count = 1
-        return Block(start: 0, count: 1, cost: worstCaseCost)
-    }
-
     /// Forget the blocks decoded from pages that were written.
     func invalidate(pages: [UInt64]) {
         for page in pages {

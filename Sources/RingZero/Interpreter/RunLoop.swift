@@ -38,6 +38,25 @@ extension Machine {
         // with the retired instructions: a run of bytes that all fault must end too.
         func executed() -> UInt64 { instructionCount &+ UInt64(faults.count) }
 
+        if options.referencePath {
+            // The reference path: every instruction decoded afresh (without fast forms) and run
+            // through its generic handler, nothing cached, the limits checked before each.
+            while true {
+                if executed() >= options.maxInstructions { return finish(.instructionLimit) }
+                if cycleCount >= maxCycles { return finish(.cycleLimit) }
+                if let end = endAddress, state.rip == end { return finish(.end) }
+                let op = decodeOne(at: state.rip, mode: state.codeMode, direct: decodesCommonFormsDirectly)
+                if callsBeforeInstruction {
+                    materializeFlags()
+                    if beforeInstruction(self, op) == .stop { return finish(.hook) }
+                }
+                state.rip = op.nextAddress
+                if case .stop(let exit) = step(op, options, &faults) {
+                    return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
+                }
+            }
+        }
+
         while true {
             if executed() >= options.maxInstructions { return finish(.instructionLimit) }
             if cycleCount >= maxCycles { return finish(.cycleLimit) }
@@ -45,10 +64,10 @@ extension Machine {
 
             let mode = state.codeMode
             let block: OpCache.Block
-            if !options.referencePath, let cached = cache.block(at: state.rip, mode: mode) {
+            if let cached = cache.block(at: state.rip, mode: mode) {
                 block = cached
             } else {
-                block = decodeBlock(at: state.rip, mode: mode, single: options.referencePath)
+                block = decodeBlock(at: state.rip, mode: mode)
             }
             // Limits are checked once per block when the whole block fits in what is left.
             let fits = fitsLimits(block, options, faults: faults.count)
@@ -288,12 +307,7 @@ extension Machine {
     }
 
     /// Decode a straight-line block at `address` and store it in the cache.
-    func decodeBlock(at address: UInt64, mode: CodeMode, single: Bool) -> OpCache.Block {
-        if single {
-            // The reference path keeps nothing: the arena holds only this one instruction.
-            let op = decodeOne(at: address, mode: mode, fastForms: false, direct: decodesCommonFormsDirectly)
-            return cache.insertTransient(op, memory: memory, worstCaseCost: UInt64(costs.worstCase[Int(op.form)]))
-        }
+    func decodeBlock(at address: UInt64, mode: CodeMode) -> OpCache.Block {
         // The machine's scratch buffer, taken out and put back.
         var ops: [Op] = []
         swap(&ops, &core.pointee.blockScratch)
