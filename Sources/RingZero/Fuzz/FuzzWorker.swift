@@ -34,7 +34,7 @@ public final class FuzzWorker {
         let size = fastPlain.memory.size, profile = engine.profile
         modeDefaults = OperatingMode.allCases.map { MachineSetup.defaults(for: $0, memorySize: size, profile: profile) }
         let watch = self.watch
-        fastReference.onInstruction { m, op in watch.check(m, next: op) }
+        fastReference.onInstructionIgnoringStatusFlags { m, op in watch.check(m, next: op) }
     }
 
     // MARK: Running cases
@@ -250,20 +250,37 @@ public final class FuzzWorker {
 }
 
 /// The invariant checker of the fast reference run, behind the one hook registered for the
-/// worker's lifetime (a hook per case would allocate a closure per case).
+/// worker's lifetime (a hook per case would allocate a closure per case). Its state sits behind
+/// a pointer: as stored `var`s of a class it would pay two dynamic exclusivity checks per
+/// instruction.
 final class InvariantWatch {
-    private var checker: InvariantChecker?
-    private(set) var found: (Invariant, String)?
+    private struct State {
+        var checker: InvariantChecker?
+        var found: (Invariant, String)?
+    }
+    private let state: UnsafeMutablePointer<State>
+
+    init() {
+        state = .allocate(capacity: 1)
+        state.initialize(to: State())
+    }
+
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    var found: (Invariant, String)? { state.pointee.found }
 
     func begin(_ machine: Machine) {
-        checker = InvariantChecker(machine: machine)
-        found = nil
+        state.pointee.checker = InvariantChecker(machine: machine)
+        state.pointee.found = nil
     }
 
     func check(_ machine: Machine, next: Op?) -> HookAction {
-        guard found == nil, checker != nil else { return .stop }
-        if let v = checker!.check(machine, next: next) {
-            found = v
+        guard state.pointee.found == nil, state.pointee.checker != nil else { return .stop }
+        if let v = state.pointee.checker!.check(machine, next: next) {
+            state.pointee.found = v
             return .stop
         }
         return .proceed

@@ -55,6 +55,8 @@ struct InvariantChecker {
     }
 
     /// Check the machine as it is now; `next` is the instruction about to run (nil at the end).
+    /// Reads no status flag (the fuzzer calls it with them pending): the RFLAGS check looks at
+    /// reserved bits only, the mode check at VM.
     mutating func check(_ machine: Machine, next: Op?) -> (Invariant, String)? {
         let s = machine.state
         func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }

@@ -27,6 +27,7 @@ extension Machine {
         // Read once, and called without binding it anew per instruction: each binding of the
         // optional closure retained and released its context.
         let callsBeforeInstruction = instrumented && hooks.beforeInstruction != nil
+        let hookReadsStatusFlags = hooks.beforeInstructionReadsStatusFlags
         let beforeInstruction: (Machine, Op) -> HookAction = (instrumented ? hooks.beforeInstruction : nil) ?? { _, _ in .proceed }
         func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
             // Outside the loop `state` is exact: compute any pending status flags.
@@ -47,7 +48,7 @@ extension Machine {
                 if let end = endAddress, state.rip == end { return finish(.end) }
                 let op = decodeOne(at: state.rip, mode: state.codeMode, direct: decodesCommonFormsDirectly)
                 if callsBeforeInstruction {
-                    materializeFlags()
+                    if hookReadsStatusFlags { materializeFlags() }
                     if beforeInstruction(self, op) == .stop { return finish(.hook) }
                 }
                 state.rip = op.nextAddress
