@@ -192,9 +192,13 @@ extension Machine {
     /// dispatch alone, and each block is counted at once from the totals decoding recorded.
     @inline(never)
     private func runAllFastBlocks(_ first: OpCache.Block, mode: CodeMode, _ options: RunOptions, faults: Int) {
+        // Nothing here decodes, so the arena stays where it is; the counters stay in locals
+        // until the loop leaves (a not-taken Jcc's `charge` works on the machine's and adds up).
+        let ops = cache.base
+        let maxCycles = options.maxCycles ?? .max
         var block = first
+        var retired: UInt64 = 0, cycles: UInt64 = 0, alu: UInt64 = 0
         while true {
-            let ops = cache.base
             var index = block.start
             let end = block.start + block.count
             while index < end {
@@ -203,14 +207,25 @@ extension Machine {
             }
             let last = ops[end - 1]
             if last.handler != .jccNear { state.rip = last.nextAddress }
-            instructionCount &+= UInt64(block.count)
-            cycleCount &+= block.fastCycles
-            retiredByForm[Int(CostForm.alu.rawValue)] &+= block.fastALU
-            retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= UInt64(block.count) &- block.fastALU
-            guard state.rip != endAddress, let next = cache.block(at: state.rip, mode: mode), next.allFast,
-                  fitsLimits(next, options, faults: faults) else { return }
-            block = next
+            retired &+= UInt64(block.count)
+            cycles &+= block.fastCycles
+            alu &+= block.fastALU
+            let rip = state.rip
+            if rip == endAddress { break }
+            // A loop back to the block's own start needs no lookup.
+            if rip != ops[block.start].address {
+                guard let next = cache.block(at: rip, mode: mode), next.allFast else { break }
+                block = next
+            }
+            let now = cycleCount &+ cycles
+            let after = now &+ block.cost
+            guard instructionCount &+ retired &+ UInt64(faults) &+ UInt64(block.count) <= options.maxInstructions,
+                  after <= maxCycles, after >= now else { break }
         }
+        instructionCount &+= retired
+        cycleCount &+= cycles
+        retiredByForm[Int(CostForm.alu.rawValue)] &+= alu
+        retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= retired &- alu
     }
 
     /// Whether all of `block` can run before either limit: then they are not checked inside it.
