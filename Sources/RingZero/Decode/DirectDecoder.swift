@@ -108,6 +108,16 @@ enum DirectDecoder {
         @inline(__always) func byteRegister(_ n: UInt8) -> (OperandKind, UInt8) {
             rex == 0 && n >= 4 && n < 8 ? (.regHigh8, n - 4) : (.reg, n)
         }
+        /// A register destination of the byte form or of the operand size, which sets the size.
+        @inline(__always) func registerDestination(_ op: inout Op, _ n: UInt8, byte: Bool) {
+            if byte {
+                op.size = 1
+                (op.dstKind, op.dstReg) = byteRegister(n)
+            } else {
+                op.size = size
+                (op.dstKind, op.dstReg) = (.reg, n)
+            }
+        }
 
         switch opcode {
         case 0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30, 0x31, 0x38, 0x39,
@@ -150,25 +160,9 @@ enum DirectDecoder {
 
         case 0xD2, 0xD3:
             // Shifts and rotates by CL.
-            guard let modrm = registerModRM(i) else { return nil }
-            let handler: Handler, id: x86_insn
-            switch (modrm >> 3) & 7 {
-            case 0: (handler, id) = (.rol, X86_INS_ROL)
-            case 1: (handler, id) = (.ror, X86_INS_ROR)
-            case 4: (handler, id) = (.shl, X86_INS_SHL)
-            case 5: (handler, id) = (.shr, X86_INS_SHR)
-            case 7: (handler, id) = (.sar, X86_INS_SAR)
-            default: return nil
-            }
+            guard let modrm = registerModRM(i), let (handler, id) = shiftGroup(modrm) else { return nil }
             var op = make(handler, id, length: i + 1)
-            if opcode == 0xD2 {
-                op.size = 1
-                (op.dstKind, op.dstReg) = byteRegister((modrm & 7) | rmHigh)
-            } else {
-                op.size = size
-                op.dstKind = .reg
-                op.dstReg = (modrm & 7) | rmHigh
-            }
+            registerDestination(&op, (modrm & 7) | rmHigh, byte: opcode == 0xD2)
             op.srcKind = .reg
             op.srcReg = 1
             op.srcSize = 1
@@ -186,14 +180,7 @@ enum DirectDecoder {
             default: return nil
             }
             var op = make(handler, id, length: i + 1)
-            if opcode == 0xF7 {
-                op.size = size
-                op.dstKind = .reg
-                op.dstReg = (modrm & 7) | rmHigh
-            } else {
-                op.size = 1
-                (op.dstKind, op.dstReg) = byteRegister((modrm & 7) | rmHigh)
-            }
+            registerDestination(&op, (modrm & 7) | rmHigh, byte: opcode != 0xF7)
             return op
 
         case 0x83, 0xC1:
@@ -211,14 +198,8 @@ enum DirectDecoder {
                 default: return nil
                 }
             } else {
-                switch (modrm >> 3) & 7 {
-                case 0: (handler, id) = (.rol, X86_INS_ROL)
-                case 1: (handler, id) = (.ror, X86_INS_ROR)
-                case 4: (handler, id) = (.shl, X86_INS_SHL)
-                case 5: (handler, id) = (.shr, X86_INS_SHR)
-                case 7: (handler, id) = (.sar, X86_INS_SAR)
-                default: return nil
-                }
+                guard let shift = shiftGroup(modrm) else { return nil }
+                (handler, id) = shift
             }
             var op = make(handler, id, length: i + 2)
             op.size = size
@@ -269,13 +250,8 @@ enum DirectDecoder {
             let push = opcode < 0x58
             var op = make(push ? .push : .pop, push ? X86_INS_PUSH : X86_INS_POP, length: i)
             op.size = stackSize
-            if push {
-                op.srcKind = .reg
-                op.srcReg = (opcode & 7) | rmHigh
-            } else {
-                op.dstKind = .reg
-                op.dstReg = (opcode & 7) | rmHigh
-            }
+            // The pushed register is the source.
+            op.setRegister((opcode & 7) | rmHigh, source: push)
             return op
 
         case 0x70...0x7F:
@@ -318,13 +294,7 @@ enum DirectDecoder {
                 var op = make(toCR ? .movToCR : .movFromCR, X86_INS_MOV, length: i + 1)
                 op.cond = cr
                 op.size = mode == .bits64 ? 8 : 4
-                if toCR {
-                    op.srcKind = .reg
-                    op.srcReg = (modrm & 7) | rmHigh
-                } else {
-                    op.dstKind = .reg
-                    op.dstReg = (modrm & 7) | rmHigh
-                }
+                op.setRegister((modrm & 7) | rmHigh, source: toCR)
                 return op
             case 0xAF:
                 guard let modrm = registerModRM(i) else { return nil }
@@ -363,6 +333,18 @@ enum DirectDecoder {
 
         default:
             return nil
+        }
+    }
+
+    /// Group 2 (shifts and rotates) by the ModRM reg field: ROL, ROR, SHL, SHR, SAR.
+    private static func shiftGroup(_ modrm: UInt8) -> (Handler, x86_insn)? {
+        switch (modrm >> 3) & 7 {
+        case 0: (.rol, X86_INS_ROL)
+        case 1: (.ror, X86_INS_ROR)
+        case 4: (.shl, X86_INS_SHL)
+        case 5: (.shr, X86_INS_SHR)
+        case 7: (.sar, X86_INS_SAR)
+        default: nil
         }
     }
 
@@ -438,4 +420,17 @@ enum DirectDecoder {
         X86_INS_JO, X86_INS_JNO, X86_INS_JB, X86_INS_JAE, X86_INS_JE, X86_INS_JNE, X86_INS_JBE, X86_INS_JA,
         X86_INS_JS, X86_INS_JNS, X86_INS_JP, X86_INS_JNP, X86_INS_JL, X86_INS_JGE, X86_INS_JLE, X86_INS_JG,
     ]
+}
+
+private extension Op {
+    /// A register operand: the source (`source`) or the destination.
+    mutating func setRegister(_ reg: UInt8, source: Bool) {
+        if source {
+            srcKind = .reg
+            srcReg = reg
+        } else {
+            dstKind = .reg
+            dstReg = reg
+        }
+    }
 }
