@@ -34,6 +34,13 @@ public struct FuzzCase: Sendable {
         self.start = start
     }
 
+    /// A host-oracle case: its state file is the check's (`HostCheck.state`).
+    init(hostCheck: HostCheck) {
+        mode = .long
+        chunks = [hostCheck.code]
+        self.hostCheck = hostCheck
+    }
+
     /// Whether the fast path can run it: generated, with the generator's state.
     var hasGeneratedState: Bool { start != nil || (hostCheck != nil && explicitState == nil) }
 

@@ -100,5 +100,5 @@ public struct HostCheck: Sendable, Equatable {
     func encode(_ out: inout [UInt8]) { out.append(contentsOf: code) }
 
     /// The case the fuzzer runs for this check.
-    var fuzzCase: FuzzCase { FuzzCase(mode: .long, state: state, chunks: [code], hostCheck: self) }
+    var fuzzCase: FuzzCase { FuzzCase(hostCheck: self) }
 }

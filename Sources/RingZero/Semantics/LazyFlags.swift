@@ -24,7 +24,8 @@ enum LazyFlagsKind: UInt8 {
 }
 
 extension Machine {
-    /// Record the flags of an arithmetic result without computing them.
+    /// Record the flags of an arithmetic result without computing them. `result` is within
+    /// the operand size (every producer masks it), so ZF is `result == 0` with no mask.
     @inline(__always) func setLazyFlags(_ kind: LazyFlagsKind, _ a: UInt64, _ b: UInt64, _ result: UInt64, _ size: UInt8, carry: UInt64 = 0) {
         lazyKind = kind
         lazyA = a
@@ -79,7 +80,7 @@ extension Machine {
     @inline(__always) func conditionHolds(_ cc: UInt8) -> Bool {
         if lazyKind != .none {
             if cc >> 1 == 2 {
-                let zf = lazyResult & sizeMask(lazySize) == 0
+                let zf = lazyResult == 0
                 return cc & 1 == 0 ? zf : !zf
             }
             materializePendingFlags()
@@ -89,6 +90,6 @@ extension Machine {
 
     /// ZF without materializing the others.
     @inline(__always) var zeroFlag: Bool {
-        lazyKind == .none ? state.rflags & RFLAGS.ZF != 0 : lazyResult & sizeMask(lazySize) == 0
+        lazyKind == .none ? state.rflags & RFLAGS.ZF != 0 : lazyResult == 0
     }
 }
