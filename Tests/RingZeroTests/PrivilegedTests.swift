@@ -31,6 +31,25 @@ import Testing
         #expect(c.reason == .end && m.state.cr4 == 0x6620)
     }
 
+    /// IA32_EFER.LMA is read-only to WRMSR even when a profile's masks would let it through,
+    /// so a WRMSR never changes the operating mode (the block rule relies on it).
+    @Test func wrmsrNeverWritesEFERLMA() throws {
+        var profile = CPUProfile.i7_5600u
+        profile.name = "efer-lma-unmasked"
+        let i = try #require(profile.msrs.firstIndex { $0.index == MSRIndex.IA32_EFER })
+        profile.msrs[i].ignoreMask = 0
+        profile.msrs[i].gpMask &= ~EFER.LMA
+        // In protected mode, paging off: EFER := LME | LMA, then one more instruction.
+        // mov ecx, 0xC0000080; mov eax, 0x500; xor edx, edx; wrmsr; inc ebx
+        let code = "b9 80 00 00 c0 b8 00 05 00 00 31 d2 0f 30 43"
+        for reference in [false, true] {
+            let (m, outcome) = try run(code, profile: profile, mode: .protected, options: RunOptions(referencePath: reference))
+            #expect(outcome.reason == .end && outcome.faults.isEmpty)
+            #expect(m.state.efer & EFER.LME != 0 && m.state.efer & EFER.LMA == 0, "EFER = \(m.state.efer)")
+            #expect(m.state.mode == .protected && m.state[.rbx] == 1)
+        }
+    }
+
     @Test func movToCRChecksPrivilegeBeforeValue() throws {
         // At CPL 3, even a valid value faults with #GP(0).
         let (_, o) = try run(movCR4, state: #"{"cpl": 3}"#) { $0.state[.rax] = 0x620 }

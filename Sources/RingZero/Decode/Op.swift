@@ -84,6 +84,9 @@ public struct Op: Sendable, Equatable {
         self.address = address
     }
 
+    /// Whether the block ends after this Op (`Handler.endsBlock`, and MOV to CR0).
+    var endsBlock: Bool { handler.endsBlock || (handler == .movToCR && cond == 0) }
+
     /// The address of the next instruction.
     @inline(__always) public var nextAddress: UInt64 { address &+ UInt64(length) }
 }

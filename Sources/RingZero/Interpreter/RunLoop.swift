@@ -338,7 +338,7 @@ extension Machine {
             // A REP string instruction ends its block too: its iterations are not in the block's
             // cost, so the limits must be checked again after it.
             let repeats = (op.handler == .stos || op.handler == .movs) && op.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
-            if op.handler.endsBlock || repeats || ops.count >= OpCache.maxBlockLength { break }
+            if op.endsBlock || repeats || ops.count >= OpCache.maxBlockLength { break }
             if pc >> 12 != page || pc == endAddress { break }
         }
         let worst = ops.reduce(UInt64(0)) { $0 &+ UInt64(costs.worstCase[Int($1.form)]) }

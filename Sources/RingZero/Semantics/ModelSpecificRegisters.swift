@@ -72,9 +72,11 @@ extension Machine {
         case .plain:
             msrs.values[slot] = stored
         case .efer:
-            // LME may not change while paging is on (SDM Vol. 3A §10.8.5).
+            // LME may not change while paging is on (SDM Vol. 3A §10.8.5). LMA is read-only
+            // (it follows LME and CR0.PG), whatever masks a profile gives: a WRMSR never
+            // changes the operating mode, so it need not end a block.
             if state.cr0 & CR0.PG != 0 && (stored ^ old) & EFER.LME != 0 { throw fault(.GP) }
-            state.efer = stored
+            state.efer = (stored & ~EFER.LMA) | (old & EFER.LMA)
         case .timeStampCounter:
             let moved = value &- timeStampCounter
             tscOffset &+= moved
