@@ -61,15 +61,15 @@ public enum Handler: UInt8, Sendable, CaseIterable {
     }
 
     /// Whether the Op ends a block: control flow, the instructions that can change the code
-    /// mode the following bytes decode in (MOV to CR0 and LMSW through CR0.PE and CR0.PG,
-    /// GETSEC through CS, POPF through RFLAGS.VM), and those that stop the run or always fault.
-    /// Decoding depends on nothing else (the bytes and the code mode), so MOV to
+    /// mode the following bytes decode in (GETSEC through CS, POPF through RFLAGS.VM; MOV to
+    /// CR0 and LMSW are decided per Op, `Op.endsBlock`), and those that stop the run or always
+    /// fault. Decoding depends on nothing else (the bytes and the code mode), so MOV to
     /// CR2/CR3/CR4/CR8, WRMSR (IA32_EFER.LMA is read-only), VMXON and VMXOFF do not end
-    /// blocks; MOV to a control register is decided per Op (`Op.endsBlock`).
+    /// blocks.
     var endsBlock: Bool {
         switch self {
         case .call, .callIndirect, .ret, .jmp, .jmpIndirect, .jcc, .jrcxz, .loop, .loope, .loopne,
-             .hlt, .unsupported, .lmsw, .getsec, .popf, .invalidOpcode, .ud2, .int3,
+             .hlt, .unsupported, .getsec, .popf, .invalidOpcode, .ud2, .int3,
              .jccNear:
             true
         default:

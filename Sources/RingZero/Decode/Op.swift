@@ -84,8 +84,12 @@ public struct Op: Sendable, Equatable {
         self.address = address
     }
 
-    /// Whether the block ends after this Op (`Handler.endsBlock`, and MOV to CR0).
-    var endsBlock: Bool { handler.endsBlock || (handler == .movToCR && cond == 0) }
+    /// Whether the block ends after this Op: `Handler.endsBlock`, MOV to CR0 (CR0.PE, CR0.PG),
+    /// and LMSW in 16-bit code. LMSW can set CR0.PE but never clear it (SDM LMSW), and 32- and
+    /// 64-bit code runs with PE already set, so only there can it change the mode.
+    var endsBlock: Bool {
+        handler.endsBlock || (handler == .movToCR && cond == 0) || (handler == .lmsw && codeMode == .bits16)
+    }
 
     /// The address of the next instruction.
     @inline(__always) public var nextAddress: UInt64 { address &+ UInt64(length) }
