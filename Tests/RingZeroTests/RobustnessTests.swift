@@ -84,4 +84,25 @@ import Testing
             }
         }
     }
+
+    /// An exception in the middle of a block under `--on-fault continue`: the rest of the block
+    /// is cached as a block of its own and run again on every later iteration; reports, counters
+    /// and the stop at an instruction limit anywhere must match the reference path.
+    @Test func theRestOfABlockAfterAnExceptionRunsAsTheReferencePath() throws {
+        // mov ecx, 6; loop: push rcx; mov ecx, 0x1234; wrmsr (#GP: no such MSR); pop rcx; inc rbx;
+        //       mov rax, cr4; vmxoff (#UD outside VMX operation); add rdx, rbx; dec rcx; jnz loop; hlt
+        let code = "b9 06 00 00 00 51 b9 34 12 00 00 0f 30 59 48 ff c3 0f 20 e0 0f 01 c4 48 01 da 48 ff c9 75 e6 f4"
+        for limit: UInt64 in [10_000, 9, 23, 40, 57] {
+            let options = RunOptions(maxInstructions: limit, onFault: .continue)
+            let (fast, a) = try run(code, options: options)
+            var reference = options
+            reference.referencePath = true
+            let (slow, b) = try run(code, options: reference)
+            #expect(Report(machine: fast, outcome: a).json == Report(machine: slow, outcome: b).json, "limit \(limit)")
+            if limit == 10_000 {
+                #expect(a.reason == .hlt && a.faults.count == 12 && fast.state[.rbx] == 6)
+            }
+        }
+    }
 }
+

@@ -155,7 +155,7 @@ extension Machine {
                     try execute(p.pointee)
                 } catch {
                     settle()
-                    return takeException(error, at: p.pointee, options, &faults)
+                    return takeException(error, at: p.pointee, options, &faults, rest: (ops, index, end, mode))
                 }
                 if pendingStop != nil {
                     settle()
@@ -275,7 +275,12 @@ extension Machine {
 
     /// An exception: charge its delivery, record it, ask the exception hook, apply the policy.
     @inline(never)
-    private func takeException(_ error: GuestException, at op: Op, _ options: RunOptions, _ faults: inout [FaultRecord]) -> Step {
+    /// `rest`: the fast loop's block from the next Op on. Under `continue`, when the exception
+    /// rewrote no code, it becomes a cached block of its own (its Ops copied), so that going
+    /// on from the next instruction finds it instead of decoding that code again.
+    private func takeException(_ error: GuestException, at op: Op, _ options: RunOptions, _ faults: inout [FaultRecord],
+                               rest: (ops: UnsafeMutablePointer<Op>, from: Int, to: Int, mode: CodeMode)? = nil) -> Step {
+        let codeWasWritten = memory.codeWritten
         state.rip = op.address
         cycleCount &+= UInt64(costs.cost(.exception))
         retiredByForm[Int(CostForm.exception.rawValue)] &+= 1
@@ -298,7 +303,22 @@ extension Machine {
         instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.count)
         state.rip = op.nextAddress
         consumeCodeWrites()
+        if let rest, rest.from < rest.to, !codeWasWritten { cacheRest(rest.ops, from: rest.from, to: rest.to, mode: rest.mode) }
         return .nextBlock
+    }
+
+    /// Cache Ops `from..<to` of the arena as the block at the first one's address (unless one
+    /// is cached there): the rest of a block after an exception taken under `continue`.
+    private func cacheRest(_ ops: UnsafeMutablePointer<Op>, from: Int, to: Int, mode: CodeMode) {
+        let address = ops[from].address
+        guard cache.block(at: address, mode: mode) == nil else { return }
+        // Copied out first: inserting may move the arena they are in.
+        var rest: [Op] = []
+        swap(&rest, &core.pointee.blockScratch)
+        rest.removeAll(keepingCapacity: true)
+        for i in from..<to { rest.append(ops[i]) }
+        insertBlock(rest, at: address, mode: mode)
+        swap(&rest, &core.pointee.blockScratch)
     }
 
     /// A handler asked to stop (HLT, an unsupported instruction, a hook, a REP budget).
@@ -341,6 +361,12 @@ extension Machine {
             if op.endsBlock || repeats || ops.count >= OpCache.maxBlockLength { break }
             if pc >> 12 != page || pc == endAddress { break }
         }
+        return insertBlock(ops, at: address, mode: mode)
+    }
+
+    /// Store Ops as the block at `address`, with the totals the loops use.
+    @discardableResult
+    private func insertBlock(_ ops: [Op], at address: UInt64, mode: CodeMode) -> OpCache.Block {
         let worst = ops.reduce(UInt64(0)) { $0 &+ UInt64(costs.worstCase[Int($1.form)]) }
         let allFast = ops.allSatisfy { $0.handler.isFast }
         return cache.insert(ops, at: address, mode: mode, memory: memory, worstCaseCost: worst,
