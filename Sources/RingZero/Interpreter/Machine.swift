@@ -273,6 +273,9 @@ struct ProfileFacts {
     var lahfInLongMode: Bool
     var longModeCapable: Bool
     var hasPCID: Bool
+    /// Where IA32_FEATURE_CONTROL sits in the MSR values: VMXON and GETSEC read it each time,
+    /// and index it instead of probing the MSR table.
+    var featureControlSlot: Int?
 
     init(profile: CPUProfile, msrs: MSRFile) {
         hasVMX = profile.hasVMX
@@ -289,5 +292,6 @@ struct ProfileFacts {
         lahfInLongMode = profile.cpuidBit(0x8000_0001, \.ecx, 0)
         longModeCapable = profile.cpuidBit(0x8000_0001, \.edx, 29)
         hasPCID = profile.cpuidBit(1, \.ecx, 17)
+        featureControlSlot = msrs.slot(of: MSRIndex.IA32_FEATURE_CONTROL)
     }
 }

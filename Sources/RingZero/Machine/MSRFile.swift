@@ -48,6 +48,13 @@ public struct MSRFile: Equatable, Sendable {
         slot(of: index).map { descriptors[$0] }
     }
 
+    /// IA32_FEATURE_CONTROL's stored value through its slot (`ProfileFacts.featureControlSlot`);
+    /// 0 when the profile lacks it.
+    @inline(__always) func featureControl(slot: Int?) -> UInt64 {
+        guard let slot else { return 0 }
+        return values[slot]
+    }
+
     /// The stored value (for IA32_EFER and the TSC, `Machine` supplies the live value instead).
     public func storedValue(_ index: UInt32) -> UInt64? {
         slot(of: index).map { values[$0] }

@@ -91,7 +91,7 @@ extension Machine {
             state.rip = target
 
         case .senter:
-            let featureControl = msrs.storedValue(MSRIndex.IA32_FEATURE_CONTROL) ?? 0
+            let featureControl = msrs.featureControl(slot: facts.featureControlSlot)
             // PARAMETERS reports no selective SENTER disables, so EDX must be 0.
             let supportedEDX: UInt32 = 0
             if inVMX || !protectedCPL0 || state.cr0 & (CR0.CD | CR0.NW) != 0 || state.cr0 & CR0.NE == 0

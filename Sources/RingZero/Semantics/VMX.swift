@@ -49,7 +49,7 @@ extension Machine {
             || !Self.fitsFixedBits(state.cr4, fixed0: facts.cr4Fixed0, fixed1: facts.cr4Fixed1) {
             throw fault(.GP)
         }
-        let featureControl = msrs.storedValue(MSRIndex.IA32_FEATURE_CONTROL) ?? 0
+        let featureControl = msrs.featureControl(slot: facts.featureControlSlot)
         if featureControl & FeatureControl.lock == 0 { throw fault(.GP) }
         let enable = state.smx.operation ? FeatureControl.enableVMXInsideSMX : FeatureControl.enableVMXOutsideSMX
         if featureControl & enable == 0 { throw fault(.GP) }
