@@ -245,6 +245,9 @@ struct MachineCore {
     /// The limits of the run in progress, for instructions that loop internally (REP).
     var cycleBudget: UInt64 = .max
     var instructionBudget: UInt64 = .max
+    /// The MSR RDMSR or WRMSR found last and its slot (the profile's MSRs never change).
+    var lastMSRIndex: UInt64 = .max
+    var lastMSRSlot = 0
     /// `Machine.decodesCommonFormsDirectly` and `describesFaults`.
     var decodesCommonFormsDirectly = false
     var describesFaults = true

@@ -14,8 +14,13 @@ extension Machine {
         try checkPrivileged()
     }
 
+    /// The MSR's slot; the last one found is remembered, since code tends to read and write
+    /// the same MSR (a read-modify-write, a loop).
     @inline(__always) private func msrSlot(_ index: UInt32) throws(GuestException) -> Int {
+        if UInt64(index) == core.pointee.lastMSRIndex { return core.pointee.lastMSRSlot }
         guard let slot = msrs.slot(of: index) else { throw fault(.GP) }
+        core.pointee.lastMSRIndex = UInt64(index)
+        core.pointee.lastMSRSlot = slot
         return slot
     }
 
