@@ -38,6 +38,12 @@ extension Machine {
         // Exceptions taken under `--on-fault continue` count against the instruction limit
         // with the retired instructions: a run of bytes that all fault must end too.
         func executed() -> UInt64 { instructionCount &+ UInt64(faults.count) }
+        /// Call the before-instruction hook, if one is registered: whether it asks to stop.
+        func hookStops(before op: Op) -> Bool {
+            guard callsBeforeInstruction else { return false }
+            if hookReadsStatusFlags { materializeFlags() }
+            return beforeInstruction(self, op) == .stop
+        }
 
         if options.referencePath {
             // The reference path: every instruction decoded afresh (without fast forms) and run
@@ -47,10 +53,7 @@ extension Machine {
                 if cycleCount >= maxCycles { return finish(.cycleLimit) }
                 if let end = endAddress, state.rip == end { return finish(.end) }
                 let op = decodeOne(at: state.rip, mode: state.codeMode, direct: decodesCommonFormsDirectly)
-                if callsBeforeInstruction {
-                    if hookReadsStatusFlags { materializeFlags() }
-                    if beforeInstruction(self, op) == .stop { return finish(.hook) }
-                }
+                if hookStops(before: op) { return finish(.hook) }
                 state.rip = op.nextAddress
                 if case .stop(let exit) = step(op, options, &faults) {
                     return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
@@ -92,10 +95,7 @@ extension Machine {
                         if executed() >= options.maxInstructions { return finish(.instructionLimit) }
                         if cycleCount >= maxCycles { return finish(.cycleLimit) }
                     }
-                    if callsBeforeInstruction {
-                        materializeFlags()
-                        if beforeInstruction(self, op) == .stop { return finish(.hook) }
-                    }
+                    if hookStops(before: op) { return finish(.hook) }
                     state.rip = op.nextAddress
                     switch step(op, options, &faults) {
                     case .next: continue
@@ -195,7 +195,6 @@ extension Machine {
         // Nothing here decodes, so the arena stays where it is; the counters stay in locals
         // until the loop leaves (a not-taken Jcc's `charge` works on the machine's and adds up).
         let ops = cache.base
-        let maxCycles = options.maxCycles ?? .max
         var block = first
         var retired: UInt64 = 0, cycles: UInt64 = 0, alu: UInt64 = 0
         while true {
@@ -217,10 +216,7 @@ extension Machine {
                 guard let next = cache.block(at: rip, mode: mode), next.allFast else { break }
                 block = next
             }
-            let now = cycleCount &+ cycles
-            let after = now &+ block.cost
-            guard instructionCount &+ retired &+ UInt64(faults) &+ UInt64(block.count) <= options.maxInstructions,
-                  after <= maxCycles, after >= now else { break }
+            guard fitsLimits(block, options, faults: faults, pending: retired, pendingCycles: cycles) else { break }
         }
         instructionCount &+= retired
         cycleCount &+= cycles
@@ -229,13 +225,17 @@ extension Machine {
     }
 
     /// Whether all of `block` can run before either limit: then they are not checked inside it.
-    /// Exceptions taken under `--on-fault continue` count with the retired instructions.
+    /// Exceptions taken under `--on-fault continue` count with the retired instructions;
+    /// `pending` and `pendingCycles` are what a loop has counted in locals and not yet added to
+    /// the machine's counters.
     @inline(__always)
-    private func fitsLimits(_ block: OpCache.Block, _ options: RunOptions, faults: Int) -> Bool {
+    private func fitsLimits(_ block: OpCache.Block, _ options: RunOptions, faults: Int,
+                            pending: UInt64 = 0, pendingCycles: UInt64 = 0) -> Bool {
         let maxCycles = options.maxCycles ?? .max
-        let cycles = cycleCount &+ block.cost
-        return instructionCount &+ UInt64(faults) &+ UInt64(block.count) <= options.maxInstructions
-            && cycles <= maxCycles && cycles >= cycleCount
+        let now = cycleCount &+ pendingCycles
+        let cycles = now &+ block.cost
+        return instructionCount &+ pending &+ UInt64(faults) &+ UInt64(block.count) <= options.maxInstructions
+            && cycles <= maxCycles && cycles >= now
     }
 
     /// What the loop does after one generic instruction.
@@ -313,12 +313,20 @@ extension Machine {
         let address = ops[from].address
         guard cache.block(at: address, mode: mode) == nil else { return }
         // Copied out first: inserting may move the arena they are in.
-        var rest: [Op] = []
-        swap(&rest, &core.pointee.blockScratch)
-        rest.removeAll(keepingCapacity: true)
-        for i in from..<to { rest.append(ops[i]) }
-        insertBlock(rest, at: address, mode: mode)
-        swap(&rest, &core.pointee.blockScratch)
+        withBlockScratch { rest in
+            for i in from..<to { rest.append(ops[i]) }
+            insertBlock(rest, at: address, mode: mode)
+        }
+    }
+
+    /// Lend `body` the machine's empty scratch buffer of Ops, kept between uses so building
+    /// blocks allocates no array each time.
+    private func withBlockScratch<R>(_ body: (inout [Op]) -> R) -> R {
+        var ops: [Op] = []
+        swap(&ops, &core.pointee.blockScratch)
+        ops.removeAll(keepingCapacity: true)
+        defer { swap(&ops, &core.pointee.blockScratch) }
+        return body(&ops)
     }
 
     /// A handler asked to stop (HLT, an unsupported instruction, a hook, a REP budget).
@@ -344,24 +352,21 @@ extension Machine {
 
     /// Decode a straight-line block at `address` and store it in the cache.
     func decodeBlock(at address: UInt64, mode: CodeMode) -> OpCache.Block {
-        // The machine's scratch buffer, taken out and put back.
-        var ops: [Op] = []
-        swap(&ops, &core.pointee.blockScratch)
-        ops.removeAll(keepingCapacity: true)
-        defer { swap(&ops, &core.pointee.blockScratch) }
-        var pc = address
-        let page = address >> 12
-        while true {
-            let op = decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly)
-            ops.append(op)
-            pc = op.nextAddress
-            // A REP string instruction ends its block too: its iterations are not in the block's
-            // cost, so the limits must be checked again after it.
-            let repeats = (op.handler == .stos || op.handler == .movs) && op.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
-            if op.endsBlock || repeats || ops.count >= OpCache.maxBlockLength { break }
-            if pc >> 12 != page || pc == endAddress { break }
+        withBlockScratch { ops in
+            var pc = address
+            let page = address >> 12
+            while true {
+                let op = decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly)
+                ops.append(op)
+                pc = op.nextAddress
+                // A REP string instruction ends its block too: its iterations are not in the
+                // block's cost, so the limits must be checked again after it.
+                let repeats = (op.handler == .stos || op.handler == .movs) && op.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
+                if op.endsBlock || repeats || ops.count >= OpCache.maxBlockLength { break }
+                if pc >> 12 != page || pc == endAddress { break }
+            }
+            return insertBlock(ops, at: address, mode: mode)
         }
-        return insertBlock(ops, at: address, mode: mode)
     }
 
     /// Store Ops as the block at `address`, with the totals the loops use.
