@@ -53,7 +53,8 @@ enum DirectDecoder {
         let rexW = rex & 8 != 0
         let regHigh: UInt8 = rex & 4 != 0 ? 8 : 0, rmHigh: UInt8 = rex & 1 != 0 ? 8 : 0
         let size = operandSize(mode, rexW: rexW, has66: has66)
-        let addressSize: UInt8 = mode == .bits64 ? 8 : (mode == .bits32 ? 4 : 2)
+        // Without a 67h prefix (declined) the address size is the code size.
+        let codeSize = UInt8(mode.bits / 8)
         let opcode = p[i]
         i += 1
 
@@ -61,7 +62,13 @@ enum DirectDecoder {
         @inline(__always) func make(_ handler: Handler, _ id: x86_insn, length: Int) -> Op {
             var op = Op(handler: handler, address: address, length: UInt8(truncatingIfNeeded: length), codeMode: mode)
             op.instructionID = id.rawValue
-            op.addressSize = addressSize
+            op.addressSize = codeSize
+            return op
+        }
+        /// An instruction without operands: sized by the code, as lowering sizes it.
+        @inline(__always) func bare(_ handler: Handler, _ id: x86_insn, length: Int) -> Op {
+            var op = make(handler, id, length: length)
+            op.size = codeSize
             return op
         }
         /// The ModRM byte at `at` of a register-direct form, or nil.
@@ -262,7 +269,7 @@ enum DirectDecoder {
             if mode == .bits32 { target &= 0xFFFF_FFFF } else if mode == .bits16 { target &= 0xFFFF }
             var op = make(.jcc, jccIDs[Int(opcode & 15)], length: i + 1)
             op.imm = Int64(bitPattern: target)
-            op.size = mode == .bits64 ? 8 : (mode == .bits32 ? 4 : 2)
+            op.size = codeSize
             op.cond = opcode & 15
             return op
 
@@ -276,7 +283,7 @@ enum DirectDecoder {
 
         case 0xF4:
             guard !has66, rex == 0 else { return nil }
-            return noOperands(make(.hlt, X86_INS_HLT, length: i), mode)
+            return bare(.hlt, X86_INS_HLT, length: i)
 
         case 0x0F:
             guard i < available else { return nil }
@@ -308,7 +315,7 @@ enum DirectDecoder {
                 return op
             case 0x01:
                 guard let modrm = registerModRM(i) else { return nil }
-                if modrm == 0xC4 && rex == 0 { return noOperands(make(.vmxoff, X86_INS_VMXOFF, length: i + 1), mode) }
+                if modrm == 0xC4 && rex == 0 { return bare(.vmxoff, X86_INS_VMXOFF, length: i + 1) }
                 // LMSW r16: 0F 01 /6.
                 guard (modrm >> 3) & 7 == 6 else { return nil }
                 var op = make(.lmsw, X86_INS_LMSW, length: i + 1)
@@ -328,7 +335,7 @@ enum DirectDecoder {
                 case 0xA2: (handler, id) = (.cpuid, X86_INS_CPUID)
                 default: return nil
                 }
-                return noOperands(make(handler, id, length: i), mode)
+                return bare(handler, id, length: i)
             }
 
         default:
@@ -408,12 +415,6 @@ enum DirectDecoder {
         op.disp = disp
         op.segment = base == 4 || base == 5 ? SegmentOverride.stack.rawValue : SegmentOverride.data.rawValue
         return next
-    }
-
-    private static func noOperands(_ op: Op, _ mode: CodeMode) -> Op {
-        var op = op
-        op.size = mode == .bits64 ? 8 : (mode == .bits32 ? 4 : 2)
-        return op
     }
 
     private static let jccIDs: [x86_insn] = [

@@ -210,7 +210,7 @@ struct Lowering {
 
     private func noOperands(_ op: inout Op, _ handler: Handler) {
         op.handler = handler
-        op.size = mode == .bits64 ? 8 : (mode == .bits32 ? 4 : 2)
+        op.size = UInt8(mode.bits / 8)
     }
 
     private func conditional(_ op: inout Op, _ handler: Handler, _ cond: UInt8) {

@@ -32,12 +32,18 @@ public struct FuzzEngine: Sendable {
 
     /// Case `index` of `seed`.
     public func fuzzCase(seed: UInt64, index: UInt64) -> FuzzCase {
-        var generator = CaseGenerator(seed: Self.caseSeed(seed, index), profile: profile, length: length, mode: mode)
-        return isHostCase(index) ? generator.nextHostCase() : generator.nextCase()
+        var generator = CaseGenerator(seed: 0, profile: profile, length: length, mode: mode)
+        var buffer = CaseBuffer()
+        generate(seed: seed, index: index, with: &generator, into: &buffer)
+        return buffer.fuzzCase
     }
 
-    /// Each case has a stream of its own, so any worker can run any case.
-    static func caseSeed(_ seed: UInt64, _ index: UInt64) -> UInt64 { seed &+ index &* 0x9E37_79B9_7F4A_7C15 }
+    /// Write case `index` of `seed` over `buffer`, reseeding `generator` (which keeps its
+    /// pools): each case has a stream of its own, so any worker can run any case.
+    func generate(seed: UInt64, index: UInt64, with generator: inout CaseGenerator, into buffer: inout CaseBuffer) {
+        generator.reseed(seed &+ index &* 0x9E37_79B9_7F4A_7C15)
+        if isHostCase(index) { generator.nextHostCase(into: &buffer) } else { generator.nextCase(into: &buffer) }
+    }
 
     /// Host cases are 64-bit code: only when the starting mode is free or long.
     func isHostCase(_ index: UInt64) -> Bool { hostOracle && index % 4 == 3 && (mode == nil || mode == .long) }

@@ -14,7 +14,10 @@ public final class FuzzWorker {
     private var buffer = CaseBuffer()
     /// Each mode's default state (`MachineSetup.defaults`), by `OperatingMode.index`.
     private let modeDefaults: [CPUState]
+    /// The invariant checkers behind the hooks of the fast reference machine and the full
+    /// check's hooked machine, each registered once for the worker's lifetime.
     private let watch = InvariantWatch()
+    private let hookedWatch = InvariantWatch()
 
     init(engine: FuzzEngine) throws {
         self.engine = engine
@@ -33,8 +36,10 @@ public final class FuzzWorker {
         fastPristine = (fastPlain.snapshot(), fastReference.snapshot())
         let size = fastPlain.memory.size, profile = engine.profile
         modeDefaults = OperatingMode.allCases.map { MachineSetup.defaults(for: $0, memorySize: size, profile: profile) }
-        let watch = self.watch
+        let watch = self.watch, hookedWatch = self.hookedWatch
         fastReference.onInstructionIgnoringStatusFlags { m, op in watch.check(m, next: op) }
+        // Through the public API, as a library user's hook: status flags computed for it.
+        hooked.onInstruction { m, op in hookedWatch.check(m, next: op) }
     }
 
     // MARK: Running cases
@@ -42,8 +47,7 @@ public final class FuzzWorker {
     /// Generate case `index` of `seed` and run it: the fast path, and the full check on every
     /// `engine.fullCheckInterval`-th case.
     public func evaluate(seed: UInt64, index: UInt64) -> FuzzEngine.Result {
-        generator.reseed(FuzzEngine.caseSeed(seed, index))
-        if engine.isHostCase(index) { generator.nextHostCase(into: &buffer) } else { generator.nextCase(into: &buffer) }
+        engine.generate(seed: seed, index: index, with: &generator, into: &buffer)
         let result = runFast(start: buffer.start, host: buffer.hostCheck, bytes: buffer.bytes) { self.buffer.fuzzCase }
         if case .violated(let v) = result { return confirm(v) }
         guard case .passed = result, index % max(engine.fullCheckInterval, 1) == 0 else { return result }
@@ -141,8 +145,7 @@ public final class FuzzWorker {
         referenceOptions.referencePath = true
         watch.begin(fastReference)
         let referenceOutcome = fastReference.run(referenceOptions)
-        if watch.found == nil { _ = watch.check(fastReference, next: nil) }
-        if let (invariant, detail) = watch.found {
+        if let (invariant, detail) = watch.finish(fastReference) {
             return .violated(Violation(invariant: invariant, detail: detail, fuzzCase: makeCase()))
         }
         if !Self.sameResult(plainOutcome, fastPlain, referenceOutcome, fastReference) {
@@ -184,7 +187,6 @@ public final class FuzzWorker {
             try plain.restore(pristine.0)
             try reference.restore(pristine.1)
             try hooked.restore(pristine.2)
-            hooked.removeAllHooks()
             try setup.configure(plain, blob: c.blob)
             try setup.configure(reference, blob: c.blob)
             try setup.configure(hooked, blob: c.blob)
@@ -202,18 +204,9 @@ public final class FuzzWorker {
             return .violated(Violation(invariant: .fastMatchesReference, detail: FuzzEngine.difference(plainReport, referenceReport), fuzzCase: c))
         }
 
-        var checker = InvariantChecker(machine: hooked)
-        var found: (Invariant, String)?
-        hooked.onInstruction { m, op in
-            if let v = checker.check(m, next: op) {
-                found = v
-                return .stop
-            }
-            return .proceed
-        }
+        hookedWatch.begin(hooked)
         let hookedOutcome = hooked.run(options)
-        if found == nil, let v = checker.check(hooked, next: nil) { found = v }
-        if let (invariant, detail) = found {
+        if let (invariant, detail) = hookedWatch.finish(hooked) {
             return .violated(Violation(invariant: invariant, detail: detail, fuzzCase: c))
         }
         let hookedReport = Report(machine: hooked, outcome: hookedOutcome).json
@@ -249,10 +242,9 @@ public final class FuzzWorker {
     }
 }
 
-/// The invariant checker of the fast reference run, behind the one hook registered for the
-/// worker's lifetime (a hook per case would allocate a closure per case). Its state sits behind
-/// a pointer: as stored `var`s of a class it would pay two dynamic exclusivity checks per
-/// instruction.
+/// An invariant checker behind a hook registered once for the worker's lifetime (a hook per
+/// case would allocate a closure per case). Its state sits behind a pointer: as stored `var`s
+/// of a class it would pay two dynamic exclusivity checks per instruction.
 final class InvariantWatch {
     private struct State {
         var checker: InvariantChecker?
@@ -270,7 +262,11 @@ final class InvariantWatch {
         state.deallocate()
     }
 
-    var found: (Invariant, String)? { state.pointee.found }
+    /// The invariant broken during the run, or at its end (checked once more after it).
+    func finish(_ machine: Machine) -> (Invariant, String)? {
+        if state.pointee.found == nil { _ = check(machine, next: nil) }
+        return state.pointee.found
+    }
 
     func begin(_ machine: Machine) {
         state.pointee.checker = InvariantChecker(machine: machine)

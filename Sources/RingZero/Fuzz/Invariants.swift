@@ -42,14 +42,14 @@ struct InvariantChecker {
     var wasInSMX: Bool
     var previousWasSENTER = false
 
-    /// Where IA32_FEATURE_CONTROL sits in the machine's MSR values (a plain stored MSR).
+    /// Where IA32_FEATURE_CONTROL sits in the machine's MSR values (`ProfileFacts`).
     let featureControlSlot: Int?
 
     init(machine: Machine) {
         let facts = machine.facts
         fixed = ((facts.cr0Fixed0, facts.cr0Fixed1), (facts.cr4Fixed0, facts.cr4Fixed1))
-        featureControlSlot = machine.msrs.slot(of: MSRIndex.IA32_FEATURE_CONTROL)
-        let fc = featureControlSlot.map { machine.msrs.values[$0] } ?? 0
+        featureControlSlot = facts.featureControlSlot
+        let fc = machine.msrs.featureControl(slot: featureControlSlot)
         lockedFeatureControl = fc & FeatureControl.lock != 0 ? fc : nil
         wasInSMX = machine.state.smx.operation
     }
@@ -66,7 +66,7 @@ struct InvariantChecker {
             let fits4 = s.cr4 & fixed.cr4.0 == fixed.cr4.0 && s.cr4 & ~fixed.cr4.1 == 0
             if !fits0 || !fits4 { return (.vmxFixedBits, "VMX root operation with CR0 = \(hex(s.cr0)), CR4 = \(hex(s.cr4))") }
         }
-        let fc = featureControlSlot.map { machine.msrs.values[$0] } ?? 0
+        let fc = machine.msrs.featureControl(slot: featureControlSlot)
         if let locked = lockedFeatureControl {
             if fc != locked { return (.lockedFeatureControl, "locked at \(hex(locked)), now \(hex(fc))") }
         } else if fc & FeatureControl.lock != 0 {
