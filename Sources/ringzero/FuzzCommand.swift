@@ -205,8 +205,15 @@ final class Campaign: @unchecked Sendable {
         var rejected: UInt64 = 0
         var firstRejection: String?
 
+        /// Outcomes seen lately, direct-mapped by the outcome's low bits: most cases repeat a
+        /// recent outcome, and this spares the set's hashing for them.
+        private var recent = [Int](repeating: 0, count: 1024)
+
         mutating func record(outcome: Int) {
             executions += 1
+            let slot = outcome & 1023
+            if recent[slot] == outcome && outcome != 0 { return }
+            recent[slot] = outcome
             outcomes.insert(outcome)
         }
 

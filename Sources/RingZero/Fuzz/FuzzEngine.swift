@@ -98,16 +98,30 @@ public struct FuzzEngine: Sendable {
     }
 
     /// Stop reason, fault vectors and VMX/SMX state and mode, hashed: what makes two runs
-    /// "different outcomes".
+    /// "different outcomes". A multiply-xorshift mix rather than `Hasher` (SipHash, and a
+    /// second hashing when the set of outcomes stores it), on every case.
     static func outcomeClass(_ o: RunOutcome, _ m: Machine) -> Int {
-        var h = Hasher()
-        h.combine(o.reason)
-        h.combine(o.fault?.vector.rawValue ?? 0xFF)
-        for f in o.faults { h.combine(f.vector.rawValue) }
-        h.combine(m.state.vmx.operation)
-        h.combine(m.state.smx.operation)
-        h.combine(m.state.mode)
-        return h.finalize()
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15
+        @inline(__always) func mix(_ v: UInt64) {
+            h = (h ^ v) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+        }
+        let reason: UInt64 = switch o.reason {
+        case .hlt: 0
+        case .end: 1
+        case .fault: 2
+        case .instructionLimit: 3
+        case .cycleLimit: 4
+        case .unsupported: 5
+        case .hook: 6
+        }
+        mix(reason)
+        mix(UInt64(o.fault?.vector.rawValue ?? 0xFF))
+        for f in o.faults { mix(UInt64(f.vector.rawValue)) }
+        mix(m.state.vmx.operation == .none ? 0 : 1)
+        mix(m.state.smx.operation ? 1 : 0)
+        mix(UInt64(m.state.mode.index))
+        return Int(bitPattern: UInt(h))
     }
 
     /// The first report fields that differ, for the violation's detail.

@@ -391,6 +391,13 @@ extension Machine {
                 return op
             }
         }
+        return decodeWithCapstone(at: address, mode: mode, fastForms: fastForms)
+    }
+
+    /// Capstone, then lowering. Out of line: its frame (Capstone's detail, the lowering state)
+    /// is large, and every direct decode paid for setting it up while it was inline.
+    @inline(never)
+    private func decodeWithCapstone(at address: UInt64, mode: CodeMode, fastForms: Bool) -> Op {
         let bytes = memory.peek(address, count: 15)
         let op = bytes.withUnsafeBytes { raw in
             decoder.withInstruction(raw, address: address, mode: mode) { insn in

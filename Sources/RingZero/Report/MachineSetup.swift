@@ -230,16 +230,52 @@ public struct MachineSetup: Sendable {
     }
 
     static func hexBytes(_ text: String, _ path: String) throws(InputError) -> [UInt8] {
+        // Byte by byte over the UTF-8: ASCII whitespace is skipped here; text with any other
+        // non-ASCII character goes through Character.isWhitespace, as it always has.
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count / 2)
+        var high: UInt8? = nil
+        var offset = 0
+        for byte in text.utf8 {
+            switch byte {
+            case 0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C: continue
+            case 0x80...: return try unicodeHexBytes(text, path)
+            default: break
+            }
+            guard let nibble = hexDigit(byte) else { throw InputError("\(path): malformed hex at offset \(offset & ~1)") }
+            if let h = high {
+                out.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+            offset += 1
+        }
+        guard high == nil else { throw InputError("\(path): odd number of hex digits") }
+        return out
+    }
+
+    private static func hexDigit(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// Hex text with non-ASCII characters: whitespace by Unicode's definition is skipped.
+    private static func unicodeHexBytes(_ text: String, _ path: String) throws(InputError) -> [UInt8] {
         let digits = Array(text.filter { !$0.isWhitespace }.utf8)
         guard digits.count % 2 == 0 else { throw InputError("\(path): odd number of hex digits") }
         var out: [UInt8] = []
         out.reserveCapacity(digits.count / 2)
         var i = 0
         while i < digits.count {
-            guard let byte = UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) else {
+            guard let h = hexDigit(digits[i]), let l = hexDigit(digits[i + 1]) else {
                 throw InputError("\(path): malformed hex at offset \(i)")
             }
-            out.append(byte)
+            out.append(h << 4 | l)
             i += 2
         }
         return out
