@@ -171,8 +171,13 @@ import RingZero
         #expect(m.run().reason == .end && m.state.rip == 0x1009)
         try m.restore(start)
         m.endAddress = 0x1004
-        let o = m.run()
+        var o = m.run()
         #expect(o.reason == .end && o.rip == 0x1004 && m.instructionCount == 4)
+        // And back: the blocks cut at 0x1004 run on to the later end.
+        try m.restore(start)
+        m.endAddress = 0x1009
+        o = m.run()
+        #expect(o.reason == .end && o.rip == 0x1009 && m.instructionCount == 9)
     }
 
     @Test func stepExecutesOneInstruction() throws {

@@ -37,13 +37,15 @@ public final class Machine {
         set { core.pointee.tscOffset = newValue }
     }
     /// RIP at which the run stops with reason `end` (the first byte after the loaded blob).
-    /// Blocks are cut at the end address when they are decoded, so a new end drops them.
+    /// Blocks are cut at the end address when they are decoded, so a new end drops the blocks
+    /// that could run past it: those decoded from its page (a block's instructions all start
+    /// on one page). Blocks cut at an earlier end are merely short, and stay.
     public var endAddress: UInt64? {
         get { core.pointee.endAddress }
         set {
             guard newValue != core.pointee.endAddress else { return }
             core.pointee.endAddress = newValue
-            cache.removeAll(memory: memory)
+            if let end = newValue { cache.invalidate(page: end >> 12) }
         }
     }
 
@@ -253,6 +255,9 @@ struct MachineCore {
     var describesFaults = true
     /// `decodeBlock`'s buffer, kept between blocks so cold code allocates no array per block.
     var blockScratch: [Op] = []
+    /// The last run's fault list, whose buffer the next run reuses once the caller has let go
+    /// of that run's outcome (a run that faults allocated a new list every time).
+    var faultBuffer: [FaultRecord] = []
 
     init(msrs: MSRFile, facts: ProfileFacts) {
         self.msrs = msrs

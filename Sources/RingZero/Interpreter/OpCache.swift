@@ -159,19 +159,26 @@ final class OpCache {
 
     /// Forget the blocks decoded from pages that were written.
     func invalidate(pages: [UInt64]) {
-        for page in pages {
-            guard var node = pageHeads.remove(page) else { continue }
-            while node >= 0 {
-                let key = state.pointee.nodeKeys[Int(node)]
-                blocks.remove(key)
-                let s = Self.slot(key)
-                if slotKeys[s] == key &+ 1 { slotKeys[s] = 0 }
-                let next = state.pointee.nodeNext[Int(node)]
-                state.pointee.nodeNext[Int(node)] = state.pointee.freeNode
-                state.pointee.freeNode = node
-                node = next
-            }
+        for page in pages { invalidate(page: page) }
+    }
+
+    /// Drop every block decoded from `page`.
+    func invalidate(page: UInt64) {
+        guard var node = pageHeads.remove(page) else { return }
+        while node >= 0 {
+            let key = state.pointee.nodeKeys[Int(node)]
+            blocks.remove(key)
+            let s = Self.slot(key)
+            if slotKeys[s] == key &+ 1 { slotKeys[s] = 0 }
+            let next = state.pointee.nodeNext[Int(node)]
+            state.pointee.nodeNext[Int(node)] = state.pointee.freeNode
+            state.pointee.freeNode = node
+            node = next
         }
+        // With no block left nothing points into the arena: fill it from the start again, so
+        // code that is decoded, run and dropped over and over (fuzzing) stays in the same
+        // memory instead of walking through all of it.
+        if blocks.count == 0 { state.pointee.count = 0 }
     }
 
     func removeAll(memory: PhysicalMemory) {

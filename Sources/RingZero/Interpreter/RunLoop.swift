@@ -14,6 +14,8 @@ extension Machine {
     /// no trace of it.
     private func dispatch(_ options: RunOptions, instrumented: Bool) -> RunOutcome {
         var faults: [FaultRecord] = []
+        swap(&faults, &core.pointee.faultBuffer)
+        faults.removeAll(keepingCapacity: true)
         pendingStop = nil
         let maxCycles = options.maxCycles ?? .max
         cycleBudget = maxCycles
@@ -32,6 +34,7 @@ extension Machine {
         func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
             // Outside the loop `state` is exact: compute any pending status flags.
             materializeFlags()
+            core.pointee.faultBuffer = faults
             return RunOutcome(reason: reason, rip: state.rip, instruction: instruction, fault: fault, faults: faults)
         }
 

@@ -64,8 +64,10 @@ extension Machine {
         var effective = leaf
         if leaf < 0x8000_0000 ? leaf > maxBasic : leaf > maxExtended { effective = maxBasic }
         // Leaves indexed by ECX; every other leaf ignores it.
-        let indexed: Set<UInt32> = [4, 7, 0xB, 0xD, 0xF, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1D, 0x1F]
-        let sub = indexed.contains(effective) ? subleaf : 0
+        let sub: UInt32 = switch effective {
+        case 4, 7, 0xB, 0xD, 0xF, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1D, 0x1F: subleaf
+        default: 0
+        }
         var e = profile.cpuid.first { $0.leaf == effective && $0.subleaf == sub }
             ?? CPUIDEntry(leaf: effective, subleaf: sub, eax: 0, ebx: 0, ecx: 0, edx: 0)
         if effective == 1 {
