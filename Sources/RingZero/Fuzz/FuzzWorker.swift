@@ -131,6 +131,7 @@ public final class FuzzWorker {
         guard m.load(bytes, at: Self.loadAddress) else { return "the blob does not fit in guest memory" }
         m.endAddress = Self.loadAddress + UInt64(bytes.count)
         m.state.rip = Self.loadAddress
+        m.memory.watchWrites()
         return nil
     }
 
@@ -163,7 +164,7 @@ public final class FuzzWorker {
 
     /// Whether two runs ended identically: everything a report shows (the outcome, registers,
     /// MSRs, counters by form), and guest memory, which it does not: the pages either machine
-    /// wrote since its last snapshot baseline (the machines run from restored snapshots).
+    /// wrote since its memory was set up for the case (or since its last snapshot baseline).
     static func sameResult(_ a: RunOutcome, _ m: Machine, _ b: RunOutcome, _ n: Machine) -> Bool {
         guard a == b, m.state == n.state, m.msrs.values == n.msrs.values, m.tscOffset == n.tscOffset,
               m.instructionCount == n.instructionCount, m.cycleCount == n.cycleCount,
@@ -172,9 +173,11 @@ public final class FuzzWorker {
         for i in 0..<m.costs.names.count where m.retiredByForm[i] != n.retiredByForm[i] || m.extraCyclesByForm[i] != n.extraCyclesByForm[i] {
             return false
         }
-        // Usually both wrote the same pages: compare them once.
-        if m.memory.dirtyPages == n.memory.dirtyPages { return m.memory.samePages(as: n.memory, m.memory.dirtyPages) }
-        return m.memory.samePages(as: n.memory, m.memory.dirtyPages) && m.memory.samePages(as: n.memory, n.memory.dirtyPages)
+        // Both started from the same memory (`setUp`): only the pages either wrote since can
+        // differ. Usually both wrote the same ones (often none): compare them once.
+        let a = m.memory.pagesWrittenSinceWatch, b = n.memory.pagesWrittenSinceWatch
+        if a.elementsEqual(b) { return m.memory.samePages(as: n.memory, a) }
+        return m.memory.samePages(as: n.memory, a) && m.memory.samePages(as: n.memory, b)
     }
 
     // MARK: The full check

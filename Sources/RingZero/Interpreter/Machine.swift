@@ -253,8 +253,6 @@ struct MachineCore {
     /// `Machine.decodesCommonFormsDirectly` and `describesFaults`.
     var decodesCommonFormsDirectly = false
     var describesFaults = true
-    /// `decodeBlock`'s buffer, kept between blocks so cold code allocates no array per block.
-    var blockScratch: [Op] = []
     /// The last run's fault list, whose buffer the next run reuses once the caller has let go
     /// of that run's outcome (a run that faults allocated a new list every time).
     var faultBuffer: [FaultRecord] = []

@@ -36,6 +36,11 @@ final class OpCache {
             self.allFast = fits
         }
 
+        init(start: Int, count: Int, totals: Totals) {
+            self.init(start: start, count: count, cost: totals.worstCaseCost, fastCycles: totals.allFast ? totals.fastCycles : 0,
+                      fastALU: totals.allFast ? totals.fastALU : 0, allFast: totals.allFast)
+        }
+
         var start: Int { Int(start32) }
         var count: Int { Int(count32) }
         var fastCycles: UInt64 { UInt64(fastCycles32) }
@@ -112,28 +117,61 @@ final class OpCache {
         return b
     }
 
-    /// Store a freshly decoded block and mark the pages it came from.
-    func insert(_ newOps: [Op], at address: UInt64, mode: CodeMode, memory: PhysicalMemory, worstCaseCost: UInt64,
-                fastCycles: UInt64 = 0, fastALU: Int = 0, allFast: Bool = false) -> Block {
-        if count + newOps.count > Self.arenaLimit { removeAll(memory: memory) }
-        if count + newOps.count > state.pointee.capacity {
+    /// Room for `n` more Ops at the end of the arena, where the next block will go: decoding
+    /// writes a block's Ops straight there, then `commit` makes them a block. May move the
+    /// arena (or empty the cache when it is full), so no loop may hold `base` across it.
+    func reserve(_ n: Int, memory: PhysicalMemory) -> UnsafeMutablePointer<Op> {
+        if count + n > Self.arenaLimit { removeAll(memory: memory) }
+        if count + n > state.pointee.capacity {
             var grown = state.pointee.capacity * 2
-            while count + newOps.count > grown { grown *= 2 }
+            while count + n > grown { grown *= 2 }
             let moved = UnsafeMutablePointer<Op>.allocate(capacity: grown)
             moved.moveInitialize(from: base, count: count)
             base.deallocate()
             state.pointee.base = moved
             state.pointee.capacity = grown
         }
-        let block = Block(start: count, count: newOps.count, cost: worstCaseCost, fastCycles: fastCycles, fastALU: fastALU,
-                          allFast: allFast)
-        newOps.withUnsafeBufferPointer { (base + count).initialize(from: $0.baseAddress!, count: newOps.count) }
-        state.pointee.count += newOps.count
+        return base + count
+    }
+
+    /// The totals the loops use for Ops `start..<start + count` of the arena.
+    struct Totals {
+        var worstCaseCost: UInt64 = 0
+        var fastCycles: UInt64 = 0
+        var fastALU = 0
+        var allFast = true
+
+        @inline(__always) mutating func add(_ op: Op, worstCase: UInt32) {
+            worstCaseCost &+= UInt64(worstCase)
+            if op.handler.isFast {
+                fastCycles &+= UInt64(op.cost)
+                if op.form == CostForm.alu.rawValue { fastALU += 1 }
+            } else {
+                allFast = false
+            }
+        }
+    }
+
+    /// Make the `n` Ops written at `reserve`'s pointer the block at `address`.
+    func commit(_ n: Int, at address: UInt64, mode: CodeMode, memory: PhysicalMemory, totals: Totals) -> Block {
+        let block = register(start: count, count: n, at: address, mode: mode, memory: memory, totals: totals)
+        state.pointee.count += n
+        return block
+    }
+
+    /// Make Ops already in the arena (the rest of a block) a block of their own at `address`,
+    /// without copying them.
+    func alias(start: Int, count n: Int, at address: UInt64, mode: CodeMode, memory: PhysicalMemory, totals: Totals) -> Block {
+        register(start: start, count: n, at: address, mode: mode, memory: memory, totals: totals)
+    }
+
+    private func register(start: Int, count n: Int, at address: UInt64, mode: CodeMode, memory: PhysicalMemory, totals: Totals) -> Block {
+        let block = Block(start: start, count: n, totals: totals)
         let key = Self.key(address, mode)
         blocks.set(key, block)
-        guard let first = newOps.first, let last = newOps.last else { return block }
-        var page = first.address >> 12
-        let lastPage = (last.nextAddress &- 1) >> 12
+        guard n > 0 else { return block }
+        var page = base[start].address >> 12
+        let lastPage = (base[start + n - 1].nextAddress &- 1) >> 12
         while page <= lastPage {
             addToPage(page, key)
             if page < UInt64(memory.pageCount) { memory.markCodePage(Int(page)) }

@@ -279,8 +279,8 @@ extension Machine {
     /// An exception: charge its delivery, record it, ask the exception hook, apply the policy.
     @inline(never)
     /// `rest`: the fast loop's block from the next Op on. Under `continue`, when the exception
-    /// rewrote no code, it becomes a cached block of its own (its Ops copied), so that going
-    /// on from the next instruction finds it instead of decoding that code again.
+    /// rewrote no code, it becomes a cached block of its own (the same Ops under a new name),
+    /// so that going on from the next instruction finds it instead of decoding that code again.
     private func takeException(_ error: GuestException, at op: Op, _ options: RunOptions, _ faults: inout [FaultRecord],
                                rest: (ops: UnsafeMutablePointer<Op>, from: Int, to: Int, mode: CodeMode)? = nil) -> Step {
         let codeWasWritten = memory.codeWritten
@@ -310,26 +310,16 @@ extension Machine {
         return .nextBlock
     }
 
-    /// Cache Ops `from..<to` of the arena as the block at the first one's address (unless one
-    /// is cached there): the rest of a block after an exception taken under `continue`.
+    /// Make Ops `from..<to` of the arena the block at the first one's address (unless one is
+    /// cached there): the rest of a block after an exception taken under `continue`. They are
+    /// already in the arena, so the new block is only a new name for them.
     private func cacheRest(_ ops: UnsafeMutablePointer<Op>, from: Int, to: Int, mode: CodeMode) {
         let address = ops[from].address
         guard cache.block(at: address, mode: mode) == nil else { return }
-        // Copied out first: inserting may move the arena they are in.
-        withBlockScratch { rest in
-            for i in from..<to { rest.append(ops[i]) }
-            insertBlock(rest, at: address, mode: mode)
-        }
-    }
-
-    /// Lend `body` the machine's empty scratch buffer of Ops, kept between uses so building
-    /// blocks allocates no array each time.
-    private func withBlockScratch<R>(_ body: (inout [Op]) -> R) -> R {
-        var ops: [Op] = []
-        swap(&ops, &core.pointee.blockScratch)
-        ops.removeAll(keepingCapacity: true)
-        defer { swap(&ops, &core.pointee.blockScratch) }
-        return body(&ops)
+        var totals = OpCache.Totals()
+        let worstCase = costs.worstCase
+        for i in from..<to { totals.add(ops[i], worstCase: worstCase[Int(ops[i].form)]) }
+        cache.alias(start: from, count: to - from, at: address, mode: mode, memory: memory, totals: totals)
     }
 
     /// A handler asked to stop (HLT, an unsupported instruction, a hook, a REP budget).
@@ -353,34 +343,28 @@ extension Machine {
         }
     }
 
-    /// Decode a straight-line block at `address` and store it in the cache.
+    /// Decode a straight-line block at `address` and store it in the cache: each Op decoded
+    /// straight into the arena, the block's totals added up on the way.
     func decodeBlock(at address: UInt64, mode: CodeMode) -> OpCache.Block {
-        withBlockScratch { ops in
-            var pc = address
-            let page = address >> 12
-            while true {
-                let op = decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly)
-                ops.append(op)
-                pc = op.nextAddress
-                // A REP string instruction ends its block too: its iterations are not in the
-                // block's cost, so the limits must be checked again after it.
-                let repeats = (op.handler == .stos || op.handler == .movs) && op.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
-                if op.endsBlock || repeats || ops.count >= OpCache.maxBlockLength { break }
-                if pc >> 12 != page || pc == endAddress { break }
-            }
-            return insertBlock(ops, at: address, mode: mode)
+        let slots = cache.reserve(OpCache.maxBlockLength, memory: memory)
+        let worstCase = costs.worstCase
+        var totals = OpCache.Totals()
+        var n = 0
+        var pc = address
+        let page = address >> 12
+        while true {
+            let op = decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly)
+            (slots + n).initialize(to: op)
+            n += 1
+            totals.add(op, worstCase: worstCase[Int(op.form)])
+            pc = op.nextAddress
+            // A REP string instruction ends its block too: its iterations are not in the
+            // block's cost, so the limits must be checked again after it.
+            let repeats = (op.handler == .stos || op.handler == .movs) && op.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
+            if op.endsBlock || repeats || n >= OpCache.maxBlockLength { break }
+            if pc >> 12 != page || pc == endAddress { break }
         }
-    }
-
-    /// Store Ops as the block at `address`, with the totals the loops use.
-    @discardableResult
-    private func insertBlock(_ ops: [Op], at address: UInt64, mode: CodeMode) -> OpCache.Block {
-        let worst = ops.reduce(UInt64(0)) { $0 &+ UInt64(costs.worstCase[Int($1.form)]) }
-        let allFast = ops.allSatisfy { $0.handler.isFast }
-        return cache.insert(ops, at: address, mode: mode, memory: memory, worstCaseCost: worst,
-                            fastCycles: allFast ? ops.reduce(0) { $0 &+ UInt64($1.cost) } : 0,
-                            fastALU: allFast ? ops.count { $0.form == CostForm.alu.rawValue } : 0,
-                            allFast: allFast)
+        return cache.commit(n, at: address, mode: mode, memory: memory, totals: totals)
     }
 
     /// Decode the instruction at `address`: `DirectDecoder` first when `direct`, else (and for

@@ -67,7 +67,7 @@ extension Machine {
         let pages = incremental ? memory.dirtyPages : memory.touchedPages(or: snapshot.memory)
         let stale = memory.restore(pages, from: snapshot.memory)
         if !stale.isEmpty { cache.invalidate(pages: stale) }
-        if incremental { memory.dirtyPages.removeAll(keepingCapacity: true) } else { memory.rearm() }
+        if incremental { memory.clearDirtyPages() } else { memory.rearm() }
         baselineSerial = snapshot.owner == identity ? snapshot.serial : 0
 
         state = snapshot.state

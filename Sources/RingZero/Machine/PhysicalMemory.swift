@@ -33,6 +33,8 @@ public final class PhysicalMemory {
     private struct Books {
         var writtenCodePages: [UInt64] = []
         var dirtyPages: [UInt64] = []
+        /// Where `pagesWrittenSinceWatch` starts in `dirtyPages`.
+        var watchMark = 0
         var restoredCodePages: [UInt64] = []
         var unbackedReads: UInt64 = 0
         var unbackedWrites: UInt64 = 0
@@ -107,8 +109,26 @@ public final class PhysicalMemory {
         return true
     }
 
+    /// Forget the dirty pages (a restore has rewritten them).
+    func clearDirtyPages() {
+        books.pointee.dirtyPages.removeAll(keepingCapacity: true)
+        books.pointee.watchMark = 0
+    }
+
+    /// Start recording the pages written from now on in `pagesWrittenSinceWatch`: the pages
+    /// already dirty are marked clean again (they stay in the dirty list, so a restore still
+    /// rewrites them), so a store to one lists it a second time.
+    func watchWrites() {
+        for page in books.pointee.dirtyPages { pageFlags[Int(page)] |= PageFlag.clean }
+        books.pointee.watchMark = books.pointee.dirtyPages.count
+    }
+
+    /// The pages written since `watchWrites()`, or since the snapshot baseline when it has not
+    /// been called since (a page may appear twice).
+    var pagesWrittenSinceWatch: ArraySlice<UInt64> { books.pointee.dirtyPages[books.pointee.watchMark...] }
+
     /// Whether `pages` hold the same bytes here and in `other` (a memory of the same size).
-    func samePages(as other: PhysicalMemory, _ pages: [UInt64]) -> Bool {
+    func samePages<Pages: Sequence<UInt64>>(as other: PhysicalMemory, _ pages: Pages) -> Bool {
         for page in pages {
             let offset = Int(page) * Int(Self.pageSize)
             let count = min(Int(Self.pageSize), Int(size) - offset)
@@ -224,6 +244,7 @@ public final class PhysicalMemory {
     func rearm() {
         for i in 0..<pageCount { pageFlags[i] |= PageFlag.clean }
         dirtyPages.removeAll(keepingCapacity: true)
+        books.pointee.watchMark = 0
     }
 
     /// Put `pages` back as the image has them (zero where the image has no copy). Returns the
