@@ -85,6 +85,34 @@ import Testing
         }
     }
 
+    /// Fresh code decoded, run and dropped over and over while a block elsewhere stays cached
+    /// (the fuzzer's pattern): the Op arena is emptied when it is mostly dropped Ops instead of
+    /// growing, and the block that stayed still runs right.
+    @Test func theOpArenaDoesNotGrowWithCodeThatIsDroppedAgainAndAgain() throws {
+        // At 0x5000, kept: add rbx, 1; ret.
+        let m = try makeMachine("90")
+        m.load(bytes("48 83 c3 01 c3"), at: 0x5000)
+        m.endAddress = nil
+        let start = m.snapshot()
+        var random = SplitMix64(seed: 11)
+        for i in 0..<3000 {
+            try m.restore(start)
+            // mov rax, imm32 (fresh each time); call 0x5000; hlt
+            let imm = UInt32(truncatingIfNeeded: random.next())
+            var code: [UInt8] = [0x48, 0xC7, 0xC0]
+            code += withUnsafeBytes(of: imm.littleEndian) { Array($0) }
+            code += [0xE8, 0xF4, 0x3F, 0x00, 0x00, 0xF4]
+            m.load(code, at: 0x1000)
+            m.state.rip = 0x1000
+            m.state[.rsp] = 0x8000
+            let o = m.run()
+            // MOV r64, imm32 sign-extends.
+            #expect(o.reason == .hlt && m.state[.rax] == UInt64(bitPattern: Int64(Int32(bitPattern: imm))) && m.state[.rbx] == 1,
+                    "iteration \(i)")
+            #expect(m.cache.count <= OpCache.garbageCheck + OpCache.maxBlockLength, "iteration \(i)")
+        }
+    }
+
     /// An exception in the middle of a block under `--on-fault continue`: the rest of the block
     /// is cached as a block of its own and run again on every later iteration; reports, counters
     /// and the stop at an instruction limit anywhere must match the reference path.

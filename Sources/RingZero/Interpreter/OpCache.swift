@@ -70,6 +70,8 @@ final class OpCache {
     private let pageHeads = KeyTable<Int32>()
     static let maxBlockLength = 64
     static let arenaLimit = 1 << 20
+    /// From this many Ops on, an arena with fewer than one live block per 64 Ops is emptied.
+    static let garbageCheck = 4096
 
     /// The direct-mapped table: key + 1 (0 = empty) and the block.
     private static let slots = 4096
@@ -121,7 +123,12 @@ final class OpCache {
     /// writes a block's Ops straight there, then `commit` makes them a block. May move the
     /// arena (or empty the cache when it is full), so no loop may hold `base` across it.
     func reserve(_ n: Int, memory: PhysicalMemory) -> UnsafeMutablePointer<Op> {
-        if count + n > Self.arenaLimit { removeAll(memory: memory) }
+        // Empty it when it is full, and when it is mostly Ops of dropped blocks: cold code
+        // decoded, run and dropped over and over (fuzzing), with a few blocks elsewhere that
+        // stay, would otherwise walk the whole arena, missing the CPU's caches on every store.
+        if count + n > Self.arenaLimit || (count + n > Self.garbageCheck && blocks.count * 64 < count) {
+            removeAll(memory: memory)
+        }
         if count + n > state.pointee.capacity {
             var grown = state.pointee.capacity * 2
             while count + n > grown { grown *= 2 }
