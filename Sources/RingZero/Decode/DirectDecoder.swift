@@ -22,10 +22,19 @@ enum DirectDecoder {
     /// bytes are not a form covered here.
     static func decode(_ p: UnsafePointer<UInt8>, available: Int, address: UInt64, mode: CodeMode,
                        costs: CostModel, fastForms: Bool) -> Op? {
-        guard var op = lower(p, available: available, address: address, mode: mode) else { return nil }
+        var op = Op(handler: .invalidOpcode, address: address, length: 1, codeMode: mode)
+        return decode(p, available: available, address: address, mode: mode, costs: costs, fastForms: fastForms, into: &op) ? op : nil
+    }
+
+    /// The same, decoded into `op` in place: building the Op somewhere else and copying it cost a
+    /// store-forwarding stall per copy (the fields are written a byte at a time, the copy reads
+    /// 16 bytes at a time). `op` is left unspecified when the result is false.
+    static func decode(_ p: UnsafePointer<UInt8>, available: Int, address: UInt64, mode: CodeMode,
+                       costs: CostModel, fastForms: Bool, into op: inout Op) -> Bool {
+        guard lower(p, available: available, address: address, mode: mode, into: &op) else { return false }
         if fastForms, let fast = Lowering.fastForm(of: op) { op.handler = fast }
         costs.price(&op)
-        return op
+        return true
     }
 
     /// The operand size of the instruction: REX.W, then 66h, then the code size.
@@ -39,17 +48,17 @@ enum DirectDecoder {
     }
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length
-    private static func lower(_ p: UnsafePointer<UInt8>, available: Int, address: UInt64, mode: CodeMode) -> Op? {
+    private static func lower(_ p: UnsafePointer<UInt8>, available: Int, address: UInt64, mode: CodeMode, into op: inout Op) -> Bool {
         var i = 0
         var has66 = false, hasF3 = false
-        guard available > 0 else { return nil }
+        guard available > 0 else { return false }
         if p[0] == 0x66 { has66 = true; i = 1 } else if p[0] == 0xF3 { hasF3 = true; i = 1 }
         var rex: UInt8 = 0
         if mode == .bits64, i < available, p[i] & 0xF0 == 0x40 { rex = p[i]; i += 1 }
         // REX.X selects an index register, which no form here has; 66h with REX and F3h with
         // anything but VMXON are left to Capstone.
-        if rex & 2 != 0 || (has66 && rex != 0) || (hasF3 && rex != 0) { return nil }
-        guard i < available else { return nil }
+        if rex & 2 != 0 || (has66 && rex != 0) || (hasF3 && rex != 0) { return false }
+        guard i < available else { return false }
         let rexW = rex & 8 != 0
         let regHigh: UInt8 = rex & 4 != 0 ? 8 : 0, rmHigh: UInt8 = rex & 1 != 0 ? 8 : 0
         let size = operandSize(mode, rexW: rexW, has66: has66)
@@ -84,31 +93,31 @@ enum DirectDecoder {
 
         if hasF3 {
             // VMXON m64 with an absolute address: F3 0F C7 /6.
-            guard i + 1 < available, opcode == 0x0F, p[i] == 0xC7 else { return nil }
+            guard i + 1 < available, opcode == 0x0F, p[i] == 0xC7 else { return false }
             let modrm = p[i + 1]
-            guard modrm >> 6 == 0, (modrm >> 3) & 7 == 6 else { return nil }
+            guard modrm >> 6 == 0, (modrm >> 3) & 7 == 6 else { return false }
             var at = i + 2
             let disp: Int64
             switch mode {
             case .bits64:
-                guard modrm & 7 == 4, at < available, p[at] == 0x25, let d = immediate(at + 1, 4) else { return nil }
+                guard modrm & 7 == 4, at < available, p[at] == 0x25, let d = immediate(at + 1, 4) else { return false }
                 disp = Int64(Int32(truncatingIfNeeded: d))
                 at += 5
             case .bits32:
-                guard modrm & 7 == 5, let d = immediate(at, 4) else { return nil }
+                guard modrm & 7 == 5, let d = immediate(at, 4) else { return false }
                 disp = Int64(Int32(truncatingIfNeeded: d))
                 at += 4
             case .bits16:
-                guard modrm & 7 == 6, let d = immediate(at, 2) else { return nil }
+                guard modrm & 7 == 6, let d = immediate(at, 2) else { return false }
                 disp = Int64(Int16(truncatingIfNeeded: d))
                 at += 2
             }
             // Capstone counts the F3h as part of the opcode, not as a REP prefix.
-            var op = make(.vmxon, mode == .bits16 ? X86_INS_VMPTRLD : X86_INS_VMXON, length: at)
+            op = make(.vmxon, mode == .bits16 ? X86_INS_VMPTRLD : X86_INS_VMXON, length: at)
             op.srcKind = .mem
             op.size = 8
             op.disp = disp
-            return op
+            return true
         }
 
         /// A byte register: AH, CH, DH and BH are numbers 4-7 without a REX prefix.
@@ -131,7 +140,7 @@ enum DirectDecoder {
              0x84, 0x85, 0x88, 0x89:
             // ADD/OR/ADC/SBB/AND/SUB/XOR/CMP/TEST/MOV r/m, r; the even opcodes are the byte
             // forms.
-            guard i < available else { return nil }
+            guard i < available else { return false }
             let modrm = p[i]
             let (handler, id): (Handler, x86_insn) = switch opcode & 0xFE {
             case 0x00: (.add, X86_INS_ADD)
@@ -145,7 +154,7 @@ enum DirectDecoder {
             case 0x84: (.test, X86_INS_TEST)
             default: (.mov, X86_INS_MOV)
             }
-            var op = make(handler, id, length: i + 1)
+            op = make(handler, id, length: i + 1)
             let dst = (modrm & 7) | rmHigh, src = ((modrm >> 3) & 7) | regHigh
             let byte = opcode & 1 == 0
             op.size = byte ? 1 : size
@@ -154,7 +163,7 @@ enum DirectDecoder {
             if modrm >> 6 == 3 {
                 if byte { (op.dstKind, op.dstReg) = byteRegister(dst) } else { (op.dstKind, op.dstReg) = (.reg, dst) }
             } else {
-                guard let end = memoryOperand(p, available: available, at: i, rex: rex, mode: mode, op: &op) else { return nil }
+                guard let end = memoryOperand(p, available: available, at: i, rex: rex, mode: mode, op: &op) else { return false }
                 op.dstKind = .mem
                 op.length = UInt8(end)
                 if op.memBase == ripRelative {
@@ -163,36 +172,36 @@ enum DirectDecoder {
                     op.disp = op.disp &+ Int64(bitPattern: address &+ UInt64(end))
                 }
             }
-            return op
+            return true
 
         case 0xD2, 0xD3:
             // Shifts and rotates by CL.
-            guard let modrm = registerModRM(i), let (handler, id) = shiftGroup(modrm) else { return nil }
-            var op = make(handler, id, length: i + 1)
+            guard let modrm = registerModRM(i), let (handler, id) = shiftGroup(modrm) else { return false }
+            op = make(handler, id, length: i + 1)
             registerDestination(&op, (modrm & 7) | rmHigh, byte: opcode == 0xD2)
             op.srcKind = .reg
             op.srcReg = 1
             op.srcSize = 1
-            return op
+            return true
 
         case 0xF6, 0xF7, 0xFE:
             // NOT/NEG (F6/F7 /2 /3) and byte INC/DEC (FE /0 /1) of a register.
-            guard let modrm = registerModRM(i) else { return nil }
+            guard let modrm = registerModRM(i) else { return false }
             let handler: Handler, id: x86_insn
             switch (opcode, (modrm >> 3) & 7) {
             case (0xFE, 0): (handler, id) = (.inc, X86_INS_INC)
             case (0xFE, 1): (handler, id) = (.dec, X86_INS_DEC)
             case (0xF6, 2), (0xF7, 2): (handler, id) = (.not, X86_INS_NOT)
             case (0xF6, 3), (0xF7, 3): (handler, id) = (.neg, X86_INS_NEG)
-            default: return nil
+            default: return false
             }
-            var op = make(handler, id, length: i + 1)
+            op = make(handler, id, length: i + 1)
             registerDestination(&op, (modrm & 7) | rmHigh, byte: opcode != 0xF7)
-            return op
+            return true
 
         case 0x83, 0xC1:
             // Group 1 with a sign-extended imm8, and shifts/rotates by imm8, on a register.
-            guard let modrm = registerModRM(i), let raw = immediate(i + 1, 1) else { return nil }
+            guard let modrm = registerModRM(i), let raw = immediate(i + 1, 1) else { return false }
             let handler: Handler, id: x86_insn
             if opcode == 0x83 {
                 switch (modrm >> 3) & 7 {
@@ -202,13 +211,13 @@ enum DirectDecoder {
                 case 5: (handler, id) = (.sub, X86_INS_SUB)
                 case 6: (handler, id) = (.xor, X86_INS_XOR)
                 case 7: (handler, id) = (.cmp, X86_INS_CMP)
-                default: return nil
+                default: return false
                 }
             } else {
-                guard let shift = shiftGroup(modrm) else { return nil }
+                guard let shift = shiftGroup(modrm) else { return false }
                 (handler, id) = shift
             }
-            var op = make(handler, id, length: i + 2)
+            op = make(handler, id, length: i + 2)
             op.size = size
             op.dstKind = .reg
             op.dstReg = (modrm & 7) | rmHigh
@@ -224,107 +233,111 @@ enum DirectDecoder {
                 op.srcSize = 1
                 op.imm = Int64(raw)
             }
-            return op
+            return true
 
         case 0xFF:
             // INC/DEC of a register.
-            guard let modrm = registerModRM(i) else { return nil }
+            guard let modrm = registerModRM(i) else { return false }
             let reg = (modrm >> 3) & 7
-            guard reg <= 1 else { return nil }
-            var op = make(reg == 0 ? .inc : .dec, reg == 0 ? X86_INS_INC : X86_INS_DEC, length: i + 1)
+            guard reg <= 1 else { return false }
+            op = make(reg == 0 ? .inc : .dec, reg == 0 ? X86_INS_INC : X86_INS_DEC, length: i + 1)
             op.size = size
             op.dstKind = .reg
             op.dstReg = (modrm & 7) | rmHigh
-            return op
+            return true
 
         case 0xB8...0xBF:
             // MOV r, imm: imm64 with REX.W, else the operand size.
             let bytes = Int(size)
-            guard let value = immediate(i, bytes) else { return nil }
-            var op = make(.mov, bytes == 8 ? X86_INS_MOVABS : X86_INS_MOV, length: i + bytes)
+            guard let value = immediate(i, bytes) else { return false }
+            op = make(.mov, bytes == 8 ? X86_INS_MOVABS : X86_INS_MOV, length: i + bytes)
             op.size = size
             op.srcSize = size
             op.dstKind = .reg
             op.dstReg = (opcode & 7) | rmHigh
             op.srcKind = .imm
             op.imm = Int64(bitPattern: value)
-            return op
+            return true
 
         case 0x50...0x5F:
             // PUSH/POP r: 64-bit in 64-bit mode unless 66h.
-            if rexW { return nil }
+            if rexW { return false }
             let stackSize: UInt8 = mode == .bits64 ? (has66 ? 2 : 8) : size
             let push = opcode < 0x58
-            var op = make(push ? .push : .pop, push ? X86_INS_PUSH : X86_INS_POP, length: i)
+            op = make(push ? .push : .pop, push ? X86_INS_PUSH : X86_INS_POP, length: i)
             op.size = stackSize
             // The pushed register is the source.
             op.setRegister((opcode & 7) | rmHigh, source: push)
-            return op
+            return true
 
         case 0x70...0x7F:
             // Jcc rel8; Capstone gives the absolute target, cut to the code size.
-            guard !has66, let raw = immediate(i, 1) else { return nil }
+            guard !has66, let raw = immediate(i, 1) else { return false }
             let next = address &+ UInt64(i + 1)
             var target = next &+ UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: raw)))
             if mode == .bits32 { target &= 0xFFFF_FFFF } else if mode == .bits16 { target &= 0xFFFF }
-            var op = make(.jcc, jccIDs[Int(opcode & 15)], length: i + 1)
+            op = make(.jcc, jccIDs[Int(opcode & 15)], length: i + 1)
             op.imm = Int64(bitPattern: target)
             op.size = codeSize
             op.cond = opcode & 15
-            return op
+            return true
 
         case 0x40...0x4F where mode != .bits64:
             // INC/DEC r in 16- and 32-bit code (REX prefixes in 64-bit code, taken above).
-            var op = make(opcode < 0x48 ? .inc : .dec, opcode < 0x48 ? X86_INS_INC : X86_INS_DEC, length: i)
+            op = make(opcode < 0x48 ? .inc : .dec, opcode < 0x48 ? X86_INS_INC : X86_INS_DEC, length: i)
             op.size = size
             op.dstKind = .reg
             op.dstReg = opcode & 7
-            return op
+            return true
 
         case 0xF4:
-            guard !has66, rex == 0 else { return nil }
-            return bare(.hlt, X86_INS_HLT, length: i)
+            guard !has66, rex == 0 else { return false }
+            op = bare(.hlt, X86_INS_HLT, length: i)
+            return true
 
         case 0x0F:
-            guard i < available else { return nil }
+            guard i < available else { return false }
             let second = p[i]
             i += 1
             // 66h only on IMUL, where it sets the operand size.
-            if has66 && second != 0xAF { return nil }
+            if has66 && second != 0xAF { return false }
             switch second {
             case 0x20, 0x22:
                 // MOV r, CRn / MOV CRn, r (the ModRM mod bits are ignored; only mod 3 here).
-                guard let modrm = registerModRM(i) else { return nil }
+                guard let modrm = registerModRM(i) else { return false }
                 let cr = ((modrm >> 3) & 7) | regHigh
-                guard Lowering.validControlRegister(cr) else { return nil }
+                guard Lowering.validControlRegister(cr) else { return false }
                 let toCR = second == 0x22
-                var op = make(toCR ? .movToCR : .movFromCR, X86_INS_MOV, length: i + 1)
+                op = make(toCR ? .movToCR : .movFromCR, X86_INS_MOV, length: i + 1)
                 op.cond = cr
                 op.size = mode == .bits64 ? 8 : 4
                 op.setRegister((modrm & 7) | rmHigh, source: toCR)
-                return op
+                return true
             case 0xAF:
-                guard let modrm = registerModRM(i) else { return nil }
-                var op = make(.imul2, X86_INS_IMUL, length: i + 1)
+                guard let modrm = registerModRM(i) else { return false }
+                op = make(.imul2, X86_INS_IMUL, length: i + 1)
                 op.size = size
                 op.srcSize = size
                 op.dstKind = .reg
                 op.dstReg = ((modrm >> 3) & 7) | regHigh
                 op.srcKind = .reg
                 op.srcReg = (modrm & 7) | rmHigh
-                return op
+                return true
             case 0x01:
-                guard let modrm = registerModRM(i) else { return nil }
-                if modrm == 0xC4 && rex == 0 { return bare(.vmxoff, X86_INS_VMXOFF, length: i + 1) }
+                guard let modrm = registerModRM(i) else { return false }
+                if modrm == 0xC4 && rex == 0 {
+                    op = bare(.vmxoff, X86_INS_VMXOFF, length: i + 1)
+                    return true
+                }
                 // LMSW r16: 0F 01 /6.
-                guard (modrm >> 3) & 7 == 6 else { return nil }
-                var op = make(.lmsw, X86_INS_LMSW, length: i + 1)
+                guard (modrm >> 3) & 7 == 6 else { return false }
+                op = make(.lmsw, X86_INS_LMSW, length: i + 1)
                 op.size = 2
                 op.dstKind = .reg
                 op.dstReg = (modrm & 7) | rmHigh
-                return op
+                return true
             default:
-                guard rex == 0 else { return nil }
+                guard rex == 0 else { return false }
                 let (handler, id): (Handler, x86_insn)
                 switch second {
                 case 0x06: (handler, id) = (.clts, X86_INS_CLTS)
@@ -333,13 +346,14 @@ enum DirectDecoder {
                 case 0x32: (handler, id) = (.rdmsr, X86_INS_RDMSR)
                 case 0x37: (handler, id) = (.getsec, X86_INS_GETSEC)
                 case 0xA2: (handler, id) = (.cpuid, X86_INS_CPUID)
-                default: return nil
+                default: return false
                 }
-                return bare(handler, id, length: i)
+                op = bare(handler, id, length: i)
+                return true
             }
 
         default:
-            return nil
+            return false
         }
     }
 

@@ -89,7 +89,7 @@ struct Lowering {
 
     /// The fast handler for an Op, if it has the register-only 32- or 64-bit form one covers
     /// (and, for Jcc, a 64-bit-mode target that is canonical, so it cannot fault).
-    static func fastForm(of op: Op) -> Handler? {
+    @inline(__always) static func fastForm(of op: Op) -> Handler? {
         guard op.prefixes == 0 else { return nil }
         if op.handler == .jcc {
             let target = UInt64(bitPattern: op.imm)

@@ -37,9 +37,9 @@ public final class FuzzWorker {
         let size = fastPlain.memory.size, profile = engine.profile
         modeDefaults = OperatingMode.allCases.map { MachineSetup.defaults(for: $0, memorySize: size, profile: profile) }
         let watch = self.watch, hookedWatch = self.hookedWatch
-        fastReference.onInstructionIgnoringStatusFlags { m, op in watch.check(m, next: op) }
+        fastReference.onInstructionIgnoringStatusFlags { m, op in watch.check(m, next: op.pointee.handler) }
         // Through the public API, as a library user's hook: status flags computed for it.
-        hooked.onInstruction { m, op in hookedWatch.check(m, next: op) }
+        hooked.onInstruction { m, op in hookedWatch.check(m, next: op.handler) }
     }
 
     // MARK: Running cases
@@ -276,7 +276,7 @@ final class InvariantWatch {
         state.pointee.found = nil
     }
 
-    func check(_ machine: Machine, next: Op?) -> HookAction {
+    func check(_ machine: Machine, next: Handler?) -> HookAction {
         guard state.pointee.found == nil, state.pointee.checker != nil else { return .stop }
         if let v = state.pointee.checker!.check(machine, next: next) {
             state.pointee.found = v

@@ -54,10 +54,11 @@ struct InvariantChecker {
         wasInSMX = machine.state.smx.operation
     }
 
-    /// Check the machine as it is now; `next` is the instruction about to run (nil at the end).
+    /// Check the machine as it is now; `next` is the handler of the instruction about to run
+    /// (nil at the end).
     /// Reads no status flag (the fuzzer calls it with them pending): the RFLAGS check looks at
     /// reserved bits only, the mode check at VM.
-    mutating func check(_ machine: Machine, next: Op?) -> (Invariant, String)? {
+    mutating func check(_ machine: Machine, next: Handler?) -> (Invariant, String)? {
         let s = machine.state
         func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
         if s.vmx.operation == .root {
@@ -88,7 +89,7 @@ struct InvariantChecker {
             return (.modeConsistency, "EFER = \(hex(s.efer)) with CR0 = \(hex(s.cr0))")
         }
         if s.cs.l && !lma { return (.modeConsistency, "CS.L set outside IA-32e mode") }
-        previousWasSENTER = next.map { $0.handler == .getsec && s[.rax] & 0xFFFF_FFFF == 4 } ?? false
+        previousWasSENTER = next == .getsec && s[.rax] & 0xFFFF_FFFF == 4
         return nil
     }
 }

@@ -80,7 +80,9 @@ public struct MemoryAccess: Sendable, Equatable {
 /// memory hooks cost one flag test per data access, and the rest are checked only on the
 /// instructions they concern.
 struct HookTable {
-    var beforeInstruction: ((Machine, Op) -> HookAction)?
+    /// Given the Op where it lies (the run's arena or its decode slot): a copy of a freshly
+    /// decoded Op made for the call stalled on store forwarding.
+    var beforeInstruction: ((Machine, UnsafePointer<Op>) -> HookAction)?
     /// Whether the before-instruction hook sees RFLAGS with its status flags computed (always,
     /// for hooks registered through the API). The fuzzer's invariant checker reads no status
     /// flag, and computing them before every instruction would cost it a third of its time.
@@ -104,13 +106,13 @@ extension Machine {
     /// ``disassemble(at:)`` for its text. Returning ``HookAction/stop`` ends the run before the
     /// instruction executes. Replaces any earlier before-instruction hook.
     public func onInstruction(_ hook: @escaping (Machine, Op) -> HookAction) {
-        hooks.beforeInstruction = hook
+        hooks.beforeInstruction = { machine, op in hook(machine, op.pointee) }
         hooks.beforeInstructionReadsStatusFlags = true
     }
 
     /// A before-instruction hook that reads no status flag (CF, PF, AF, ZF, SF, OF): the run
     /// leaves them pending, as computed lazily, when it calls it. For the fuzzer's checker.
-    func onInstructionIgnoringStatusFlags(_ hook: @escaping (Machine, Op) -> HookAction) {
+    func onInstructionIgnoringStatusFlags(_ hook: @escaping (Machine, UnsafePointer<Op>) -> HookAction) {
         hooks.beforeInstruction = hook
         hooks.beforeInstructionReadsStatusFlags = false
     }

@@ -111,10 +111,12 @@ public final class Machine {
         extraCyclesByForm.initialize(repeating: 0, count: costs.names.count)
         core = .allocate(capacity: 1)
         core.initialize(to: MachineCore(msrs: msrFile, facts: ProfileFacts(profile: profile, msrs: msrFile)))
+        core.pointee.decodeSlot.initialize(to: Op(handler: .invalidOpcode, address: 0, length: 1, codeMode: .bits64))
         state.txtChipset = profile.txtChipset
     }
 
     deinit {
+        core.pointee.decodeSlot.deallocate()
         core.deinitialize(count: 1)
         core.deallocate()
         retiredByForm.deallocate()
@@ -256,6 +258,8 @@ struct MachineCore {
     /// The last run's fault list, whose buffer the next run reuses once the caller has let go
     /// of that run's outcome (a run that faults allocated a new list every time).
     var faultBuffer: [FaultRecord] = []
+    /// Where the reference path decodes each instruction (a stable address for the hook).
+    let decodeSlot = UnsafeMutablePointer<Op>.allocate(capacity: 1)
 
     init(msrs: MSRFile, facts: ProfileFacts) {
         self.msrs = msrs

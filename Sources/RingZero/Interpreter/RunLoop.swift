@@ -30,7 +30,7 @@ extension Machine {
         // optional closure retained and released its context.
         let callsBeforeInstruction = instrumented && hooks.beforeInstruction != nil
         let hookReadsStatusFlags = hooks.beforeInstructionReadsStatusFlags
-        let beforeInstruction: (Machine, Op) -> HookAction = (instrumented ? hooks.beforeInstruction : nil) ?? { _, _ in .proceed }
+        let beforeInstruction: (Machine, UnsafePointer<Op>) -> HookAction = (instrumented ? hooks.beforeInstruction : nil) ?? { _, _ in .proceed }
         func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
             // Outside the loop `state` is exact: compute any pending status flags.
             materializeFlags()
@@ -42,7 +42,7 @@ extension Machine {
         // with the retired instructions: a run of bytes that all fault must end too.
         func executed() -> UInt64 { instructionCount &+ UInt64(faults.count) }
         /// Call the before-instruction hook, if one is registered: whether it asks to stop.
-        func hookStops(before op: Op) -> Bool {
+        func hookStops(before op: UnsafePointer<Op>) -> Bool {
             guard callsBeforeInstruction else { return false }
             if hookReadsStatusFlags { materializeFlags() }
             return beforeInstruction(self, op) == .stop
@@ -51,14 +51,17 @@ extension Machine {
         if options.referencePath {
             // The reference path: every instruction decoded afresh (without fast forms) and run
             // through its generic handler, nothing cached, the limits checked before each.
+            // Each decoded in place into the machine's slot for it: a fresh Op copied before its
+            // use stalled on store forwarding (written a byte at a time, copied 16 at a time).
+            let slot = core.pointee.decodeSlot
             while true {
                 if executed() >= options.maxInstructions { return finish(.instructionLimit) }
                 if cycleCount >= maxCycles { return finish(.cycleLimit) }
                 if let end = endAddress, state.rip == end { return finish(.end) }
-                let op = decodeOne(at: state.rip, mode: state.codeMode, direct: decodesCommonFormsDirectly)
-                if hookStops(before: op) { return finish(.hook) }
-                state.rip = op.nextAddress
-                if case .stop(let exit) = step(op, options, &faults) {
+                decodeOne(at: state.rip, mode: state.codeMode, fastForms: false, direct: decodesCommonFormsDirectly, into: &slot.pointee)
+                if hookStops(before: slot) { return finish(.hook) }
+                state.rip = slot.pointee.nextAddress
+                if case .stop(let exit) = step(slot.pointee, options, &faults) {
                     return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
                 }
             }
@@ -93,12 +96,12 @@ extension Machine {
                 let end = block.start + block.count
                 while index < end {
                     let op = ops[index]
-                    index += 1
                     if !fits {
                         if executed() >= options.maxInstructions { return finish(.instructionLimit) }
                         if cycleCount >= maxCycles { return finish(.cycleLimit) }
                     }
-                    if hookStops(before: op) { return finish(.hook) }
+                    if hookStops(before: ops + index) { return finish(.hook) }
+                    index += 1
                     state.rip = op.nextAddress
                     switch step(op, options, &faults) {
                     case .next: continue
@@ -353,15 +356,17 @@ extension Machine {
         var pc = address
         let page = address >> 12
         while true {
-            let op = decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly)
-            (slots + n).initialize(to: op)
+            // Op is a trivial type: its slot may be written without initializing it first.
+            decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly, into: &slots[n])
+            let op = UnsafePointer(slots + n)
             n += 1
-            totals.add(op, worstCase: worstCase[Int(op.form)])
-            pc = op.nextAddress
+            totals.add(op.pointee, worstCase: worstCase[Int(op.pointee.form)])
+            pc = op.pointee.nextAddress
             // A REP string instruction ends its block too: its iterations are not in the
             // block's cost, so the limits must be checked again after it.
-            let repeats = (op.handler == .stos || op.handler == .movs) && op.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
-            if op.endsBlock || repeats || n >= OpCache.maxBlockLength { break }
+            let repeats = (op.pointee.handler == .stos || op.pointee.handler == .movs)
+                && op.pointee.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
+            if op.pointee.endsBlock || repeats || n >= OpCache.maxBlockLength { break }
             if pc >> 12 != page || pc == endAddress { break }
         }
         return cache.commit(n, at: address, mode: mode, memory: memory, totals: totals)
@@ -371,14 +376,22 @@ extension Machine {
     /// the forms it does not cover) Capstone, then lowering. Bytes Capstone rejects become a
     /// one-byte #UD Op.
     func decodeOne(at address: UInt64, mode: CodeMode, fastForms: Bool = false, direct: Bool = false) -> Op {
+        var op = Op(handler: .invalidOpcode, address: address, length: 1, codeMode: mode)
+        decodeOne(at: address, mode: mode, fastForms: fastForms, direct: direct, into: &op)
+        return op
+    }
+
+    /// `decodeOne` into `op` in place (an arena slot, say): no copy of a freshly built Op.
+    @inline(__always)
+    func decodeOne(at address: UInt64, mode: CodeMode, fastForms: Bool, direct: Bool, into op: inout Op) {
         if direct && address < memory.size {
             let available = Int(min(15, memory.size - address))
             let p = (memory.bytes + Int(address)).assumingMemoryBound(to: UInt8.self)
-            if let op = DirectDecoder.decode(p, available: available, address: address, mode: mode, costs: costs, fastForms: fastForms) {
-                return op
+            if DirectDecoder.decode(p, available: available, address: address, mode: mode, costs: costs, fastForms: fastForms, into: &op) {
+                return
             }
         }
-        return decodeWithCapstone(at: address, mode: mode, fastForms: fastForms)
+        op = decodeWithCapstone(at: address, mode: mode, fastForms: fastForms)
     }
 
     /// Capstone, then lowering. Out of line: its frame (Capstone's detail, the lowering state)

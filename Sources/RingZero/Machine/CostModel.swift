@@ -68,7 +68,7 @@ public struct CostModel: Sendable {
         op.cost = cycles[Int(form.rawValue)]
     }
 
-    static func form(of op: Op) -> CostForm {
+    @inline(__always) static func form(of op: Op) -> CostForm {
         switch op.handler {
         case .movToCR:
             switch op.cond {
