@@ -64,7 +64,18 @@ struct CaseBuffer {
         hostCheck = nil
     }
 
-    mutating func endChunk() { chunkEnds.append(bytes.count) }
+    /// Let `body` append to `bytes` (empty) through a `ByteSink` of `capacity` bytes and
+    /// record chunk ends.
+    mutating func write(capacity: Int, _ body: (inout ByteSink, inout [Int]) -> Void) {
+        precondition(bytes.isEmpty)
+        bytes.append(contentsOf: repeatElement(0, count: capacity))
+        let written = bytes.withUnsafeMutableBufferPointer { p in
+            var out = ByteSink(p.baseAddress!, capacity: capacity)
+            body(&out, &chunkEnds)
+            return out.count
+        }
+        bytes.removeLast(capacity - written)
+    }
 
     /// The case as a value of its own (for reproducers, minimizing, the full checks).
     var fuzzCase: FuzzCase {
@@ -159,10 +170,13 @@ public struct CaseGenerator: Sendable {
         case .real, .v8086: .bits16
         }
         let encoder = InstructionEncoder(mode: code)
-        var instructions = 0
-        while instructions < length {
-            instructions += instruction(encoder, &buffer.bytes, budget: length - instructions)
-            buffer.endChunk()
+        // No instruction of the menu is longer than 15 bytes.
+        buffer.write(capacity: 15 * length) { out, chunkEnds in
+            var instructions = 0
+            while instructions < length {
+                instructions += instruction(encoder, &out, budget: length - instructions)
+                chunkEnds.append(out.count)
+            }
         }
         buffer.start = startingState(mode)
     }
@@ -209,8 +223,10 @@ public struct CaseGenerator: Sendable {
         var b = chance(40) ? pick(Self.edges) : next()
         if operation.isShift && chance(70) { b = UInt64(below(70)) }
         let check = HostCheck(operation: operation, size: size, a: a, b: b, flags: next() & RFLAGS.status)
-        check.encode(&buffer.bytes)
-        buffer.endChunk()
+        buffer.write(capacity: check.code.count) { out, chunkEnds in
+            check.encode(&out)
+            chunkEnds.append(out.count)
+        }
         buffer.hostCheck = check
     }
 
@@ -285,7 +301,7 @@ public struct CaseGenerator: Sendable {
 
     /// One chunk: an instruction of the menu with its operand loads, at most `budget`
     /// instructions in all. Returns how many it wrote.
-    private mutating func instruction(_ e: InstructionEncoder, _ out: inout [UInt8], budget: Int) -> Int {
+    private mutating func instruction(_ e: InstructionEncoder, _ out: inout ByteSink, budget: Int) -> Int {
         let a = pick(Self.dataRegisters), b = pick(Self.dataRegisters)
         var choice = below(20)
         if Self.choiceLengths[choice] > budget { choice = pick(Self.singleChoices) }
