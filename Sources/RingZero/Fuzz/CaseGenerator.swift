@@ -223,8 +223,9 @@ public struct CaseGenerator: Sendable {
         var b = chance(40) ? pick(Self.edges) : next()
         if operation.isShift && chance(70) { b = UInt64(below(70)) }
         let check = HostCheck(operation: operation, size: size, a: a, b: b, flags: next() & RFLAGS.status)
-        buffer.write(capacity: check.code.count) { out, chunkEnds in
-            check.encode(&out)
+        let code = check.code
+        buffer.write(capacity: code.count) { out, chunkEnds in
+            out.append(contentsOf: code)
             chunkEnds.append(out.count)
         }
         buffer.hostCheck = check

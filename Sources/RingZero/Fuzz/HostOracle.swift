@@ -96,9 +96,6 @@ public struct HostCheck: Sendable, Equatable {
         }
     }
 
-    /// Append the instruction to a case's bytes.
-    func encode(_ out: inout ByteSink) { out.append(contentsOf: code) }
-
     /// The case the fuzzer runs for this check.
     var fuzzCase: FuzzCase { FuzzCase(hostCheck: self) }
 }

@@ -15,7 +15,7 @@ extension Machine {
     private func dispatch(_ options: RunOptions, instrumented: Bool) -> RunOutcome {
         var faults: [FaultRecord] = []
         swap(&faults, &core.pointee.faultBuffer)
-        faults.removeAll(keepingCapacity: true)
+        if !faults.isEmpty { faults.removeAll(keepingCapacity: true) }
         pendingStop = nil
         let maxCycles = options.maxCycles ?? .max
         cycleBudget = maxCycles
