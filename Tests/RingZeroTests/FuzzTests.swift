@@ -110,6 +110,23 @@ import Testing
         }
     }
 
+    /// The fuzzer starts every case with no decoded code, so a case runs as its reproducer
+    /// does. Here its fast machines keep their Op caches from case to case, as a long-running
+    /// program does, over raw cases (random bytes: self-modifying code, jumps anywhere, the top
+    /// of the address space). Seed 784 found two stale decodes this way (case 20818 after
+    /// 20786, 25809 after 25792): an instruction wrapping past the top of the address space,
+    /// and bytes rejected for what followed them on the next page.
+    @Test func codeCachedAcrossRawCasesStaysRight() throws {
+        let engine = FuzzEngine(profile: .i7_5600u)
+        let worker = try engine.makeWorker()
+        worker.keepsDecodedCode = true
+        for index in Array(0..<UInt64(600)) + [20786, 20818, 25792, 25809] {
+            if case .violated(let v) = worker.evaluate(engine.rawCase(seed: 784, index: index, corpus: [])) {
+                Issue.record("raw case \(index) of seed 784: \(v.invariant.rawValue): \(v.detail)")
+            }
+        }
+    }
+
     /// The comparison of the two runs sees registers, MSRs, counters and guest memory.
     @Test func theComparisonSeesEveryDifference() throws {
         let a = try makeMachine("90 f4"), b = try makeMachine("90 f4")

@@ -180,6 +180,39 @@ import RingZero
         #expect(o.reason == .end && o.rip == 0x1009 && m.instructionCount == 9)
     }
 
+    @Test func anInstructionWrappingPastTheTopOfTheAddressSpaceSeesStoresToPageZero() throws {
+        // The last byte of the 64-bit address space is unbacked (reads FFh); FF C0 is
+        // `inc eax`, its second byte at address 0. After the byte at 0 changes to C8
+        // (`dec eax`), the cached instruction must be dropped and decoded again.
+        let m = try machine("90")
+        m.load([0xC0], at: 0)
+        m.state.rip = .max
+        m.endAddress = 1
+        var o = m.run()
+        #expect(o.reason == .end && m.state[.rax] == 1)
+        m.load([0xC8], at: 0)
+        m.state.rip = .max
+        o = m.run()
+        #expect(o.reason == .end && m.state[.rax] == 0, "the stale `inc eax` ran again")
+    }
+
+    @Test func bytesRejectedForWhatFollowsOnTheNextPageAreDecodedAgainWhenThatChanges() throws {
+        // 0F at 0x1FFF and 04 at 0x2000: no instruction, a one-byte #UD Op on page 1, judged
+        // with the bytes of page 2. With A2 at 0x2000 the two bytes are CPUID.
+        let m = try machine("90")
+        m.load([0x0F], at: 0x1FFF)
+        m.load([0x04], at: 0x2000)
+        m.endAddress = 0x2001
+        m.state.rip = 0x1FFF
+        var o = m.run()
+        #expect(o.reason == .fault && o.fault?.vector == .UD && o.rip == 0x1FFF)
+        m.load([0xA2], at: 0x2000)
+        m.state.rip = 0x1FFF
+        m.state[.rax] = 0
+        o = m.run()
+        #expect(o.reason == .end && m.state[.rax] != 0, "the stale #UD was raised again")
+    }
+
     @Test func stepExecutesOneInstruction() throws {
         let m = try machine("b8 01 00 00 00 83 c0 02 f4")
         #expect(m.step().reason == .instructionLimit && m.state[.rax] == 1 && m.state.rip == 0x1005)

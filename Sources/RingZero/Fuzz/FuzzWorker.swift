@@ -18,6 +18,10 @@ public final class FuzzWorker {
     /// check's hooked machine, each registered once for the worker's lifetime.
     private let watch = InvariantWatch()
     private let hookedWatch = InvariantWatch()
+    /// Keep the fast machines' decoded code from case to case, as a long-running program keeps
+    /// it (for tests: a violation then depends on the cases before it, which a reproducer does
+    /// not replay).
+    var keepsDecodedCode = false
 
     init(engine: FuzzEngine) throws {
         self.engine = engine
@@ -99,6 +103,10 @@ public final class FuzzWorker {
     /// the snapshot.) The full checks compare the result with the state file's.
     private func apply(_ start: StartingState?, host: HostCheck?, bytes: [UInt8], to m: Machine, from snapshot: Snapshot) -> String? {
         do { try m.restore(snapshot) } catch { return "\(error)" }
+        // Each case starts with no decoded code, so that it runs as its reproducer replays
+        // (a block cached by an earlier case on a page the restore leaves alone would carry
+        // that case's history into this one).
+        if !keepsDecodedCode { m.cache.removeAll(memory: m.memory) }
         if let host {
             m.state = modeDefaults[OperatingMode.long.index]
             m.state[.rax] = host.a

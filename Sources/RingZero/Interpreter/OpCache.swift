@@ -70,6 +70,8 @@ final class OpCache {
     private let pageHeads = KeyTable<Int32>()
     static let maxBlockLength = 64
     static let arenaLimit = 1 << 20
+    /// Page numbers of 64-bit addresses have 52 bits.
+    private static let pageNumberMask: UInt64 = (1 << 52) - 1
     /// From this many Ops on, an arena with fewer than one live block per 64 Ops is emptied.
     static let garbageCheck = 4096
 
@@ -177,12 +179,19 @@ final class OpCache {
         let key = Self.key(address, mode)
         blocks.set(key, block)
         guard n > 0 else { return block }
+        // Every page the bytes span, the last instruction's included; an instruction at the
+        // top of the address space wraps around to page 0, which must be registered too (a
+        // store there changes it). Bytes the decoder rejected became a one-byte #UD Op, but it
+        // judged them with the 15 bytes from there: those count, whatever page they are on.
+        let last = base[start + n - 1]
+        let lastByte = last.handler == .invalidOpcode ? last.address &+ 14 : last.nextAddress &- 1
         var page = base[start].address >> 12
-        let lastPage = (base[start + n - 1].nextAddress &- 1) >> 12
-        while page <= lastPage {
+        let lastPage = lastByte >> 12
+        while true {
             addToPage(page, key)
             if page < UInt64(memory.pageCount) { memory.markCodePage(Int(page)) }
-            page += 1
+            if page == lastPage { break }
+            page = (page &+ 1) & Self.pageNumberMask
         }
         return block
     }
