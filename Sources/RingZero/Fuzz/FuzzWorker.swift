@@ -95,7 +95,8 @@ public final class FuzzWorker {
         return apply(start, host: host, bytes: bytes, to: fastReference, from: fastPristine.1)
     }
 
-    static let loadAddress: UInt64 = 0x1000
+    /// Where `ringzero run` loads a blob, as a reproducer's replay does.
+    static let loadAddress = MachineSetup.defaultLoadAddress
 
     /// Do to `m` what `MachineSetup.configure` does with the case's state file, field by field,
     /// without JSON: the mode's defaults, the registers, CPL, IA32_FEATURE_CONTROL, VMX and SMX

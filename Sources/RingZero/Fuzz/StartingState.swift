@@ -1,8 +1,8 @@
 /// The starting state of a generated fuzz case, as the generator's choices: a small value the
 /// fast path can hash and apply, and that renders as the `ringzero run --state` file a
-/// reproducer carries. The state file is the definition: the fast path applies what
-/// configuring a machine from `json` gives (`FuzzWorker` caches it per distinct state), and the
-/// fuzzer's full checks compare the two.
+/// reproducer carries. The state file is the definition: the fast path applies, field by field,
+/// what configuring a machine from `json` gives (`FuzzWorker.apply`), and the fuzzer's full
+/// checks compare the two.
 public struct StartingState: Hashable, Sendable {
     public var mode: OperatingMode
     /// CPL written to the file (nil: the mode's default).

@@ -37,8 +37,8 @@ final class OpCache {
         }
 
         init(start: Int, count: Int, totals: Totals) {
-            self.init(start: start, count: count, cost: totals.worstCaseCost, fastCycles: totals.allFast ? totals.fastCycles : 0,
-                      fastALU: totals.allFast ? totals.fastALU : 0, allFast: totals.allFast)
+            self.init(start: start, count: count, cost: totals.worstCaseCost, fastCycles: totals.fastCycles,
+                      fastALU: totals.fastALU, allFast: totals.allFast)
         }
 
         var start: Int { Int(start32) }
@@ -51,7 +51,7 @@ final class OpCache {
     /// a dynamic exclusivity check on every access, which cold code (the fuzzer) pays per block.
     private struct State {
         /// The arena: `count` Ops in use out of `capacity`. Reallocated (and so moved) only by
-        /// `insert`, which the loop follows by reloading `base`.
+        /// `reserve`, which the loop follows by reloading `base`.
         var base: UnsafeMutablePointer<Op>
         var count = 0
         var capacity: Int
@@ -170,8 +170,8 @@ final class OpCache {
 
     /// Make Ops already in the arena (the rest of a block) a block of their own at `address`,
     /// without copying them.
-    func alias(start: Int, count n: Int, at address: UInt64, mode: CodeMode, memory: PhysicalMemory, totals: Totals) -> Block {
-        register(start: start, count: n, at: address, mode: mode, memory: memory, totals: totals)
+    func alias(start: Int, count n: Int, at address: UInt64, mode: CodeMode, memory: PhysicalMemory, totals: Totals) {
+        _ = register(start: start, count: n, at: address, mode: mode, memory: memory, totals: totals)
     }
 
     private func register(start: Int, count n: Int, at address: UInt64, mode: CodeMode, memory: PhysicalMemory, totals: Totals) -> Block {

@@ -280,10 +280,10 @@ extension Machine {
     }
 
     /// An exception: charge its delivery, record it, ask the exception hook, apply the policy.
-    @inline(never)
     /// `rest`: the fast loop's block from the next Op on. Under `continue`, when the exception
     /// rewrote no code, it becomes a cached block of its own (the same Ops under a new name),
     /// so that going on from the next instruction finds it instead of decoding that code again.
+    @inline(never)
     private func takeException(_ error: GuestException, at op: Op, _ options: RunOptions, _ faults: inout [FaultRecord],
                                rest: (ops: UnsafeMutablePointer<Op>, from: Int, to: Int, mode: CodeMode)? = nil) -> Step {
         let codeWasWritten = memory.codeWritten

@@ -8,12 +8,14 @@ public struct MachineSetup: Sendable {
     public var mode: OperatingMode
     public var memorySize: UInt64
     public var loadAddress: UInt64
+    /// Where a blob goes unless told otherwise (`ringzero run --load-address`).
+    public static let defaultLoadAddress: UInt64 = 0x1000
     /// A parsed state file and the folder its relative `memory[].file` paths start from.
     public var state: JSONValue?
     public var stateDirectory: String
 
     public init(profile: CPUProfile = .i7_5600u, mode: OperatingMode = .long, memorySize: UInt64 = 16 << 20,
-                loadAddress: UInt64 = 0x1000, state: JSONValue? = nil, stateDirectory: String = ".") {
+                loadAddress: UInt64 = MachineSetup.defaultLoadAddress, state: JSONValue? = nil, stateDirectory: String = ".") {
         self.profile = profile
         self.mode = mode
         self.memorySize = memorySize
