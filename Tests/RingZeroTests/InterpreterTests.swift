@@ -75,6 +75,36 @@ import Testing
         #expect(fast.state[.rax] == 136)
     }
 
+    /// The threaded loop counts a block when it enters it and takes back what did not retire
+    /// when it leaves early; readers of the counters mid-block are told what was counted
+    /// ahead. Each program here leaves blocks early, and the reference path (one instruction
+    /// at a time, counted after each) must agree on every counter, by form too.
+    @Test func blocksLeftEarlyCountOnlyWhatRetired() throws {
+        let programs = [
+            // A #GP mid-block five times (MOV to CR4 clearing CR4.PAE in IA-32e mode), with an
+            // RDTSC after it in the same block: mov ecx, 5; l: mov cr4, rbx; inc rbx; rdtsc;
+            // add rdi, rax; dec ecx; jnz l; hlt.
+            "b9 05 00 00 00 0f 22 e3 48 ff c3 0f 31 48 01 c7 ff c9 75 f1 f4",
+            // A store into the block's own code mid-block, then HLT.
+            "48 ff c0 c6 05 01 00 00 00 90 48 ff c0 cc 48 ff c0 f4",
+            // RDMSR of IA32_TIME_STAMP_COUNTER between fast forms: mov ecx, 0x10; inc rax; rdmsr; inc rbx; hlt.
+            "b9 10 00 00 00 48 ff c0 0f 32 48 ff c3 f4",
+        ]
+        for code in programs {
+            let (fast, a) = try run(code, options: RunOptions(onFault: .continue))
+            let (reference, b) = try run(code, options: RunOptions(onFault: .continue, referencePath: true))
+            #expect(a == b, "\(code)")
+            #expect(fast.state == reference.state, "\(code)")
+            #expect(fast.instructionCount == reference.instructionCount && fast.cycleCount == reference.cycleCount, "\(code)")
+            for form in 0..<fast.costs.names.count {
+                #expect(fast.retiredByForm[form] == reference.retiredByForm[form], "\(code): \(fast.costs.names[form])")
+            }
+        }
+        // The first program: five faults, and everything else retired.
+        let (m, o) = try run(programs[0], options: RunOptions(onFault: .continue))
+        #expect(o.reason == .hlt && o.faults.count == 5 && m.state[.rbx] == 5 && m.instructionCount == 1 + 5 * 5 + 1)
+    }
+
     @Test func memoryOutsideGuestMemoryReadsOnes() throws {
         // mov rax, [rbx] beyond memory: all-ones; mov [rbx], rax: dropped; both counted.
         let (m, _) = try run("48 8b 03 48 89 03") { $0.state[.rbx] = 0x2000_0000 }

@@ -45,8 +45,16 @@ public struct Op: Sendable, Equatable {
     public internal(set) var cost: UInt32
     /// The cost form (`CostForm` raw value) the cost was resolved for, for the per-form counters.
     public internal(set) var form: UInt16
+    /// How many Ops follow this one in its cached block, and what they cost as decoded: the
+    /// threaded loop charges a block's counters when it enters it, and takes these back when
+    /// it leaves early (an exception, a stop) or runs a handler that reads the counters. Zero
+    /// outside the cache. Kept in what was padding, so an Op stays 56 bytes.
+    var restCount: UInt8
+    /// How many of those are fast ALU forms (the only other fast form, a Jcc, ends a block).
+    var restFastALU: UInt8
     /// The Capstone instruction id (for names in reports).
     public internal(set) var instructionID: UInt32
+    var restCycles: UInt32
     /// Displacement of the memory operand (absolute address for RIP-relative operands).
     public internal(set) var disp: Int64
     /// Immediate, or the absolute target of a relative branch.
@@ -78,7 +86,10 @@ public struct Op: Sendable, Equatable {
         self.codeMode = codeMode
         self.cost = 1
         self.form = CostForm.alu.rawValue
+        self.restCount = 0
+        self.restFastALU = 0
         self.instructionID = 0
+        self.restCycles = 0
         self.disp = 0
         self.imm = 0
         self.address = address

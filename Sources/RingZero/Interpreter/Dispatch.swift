@@ -2,7 +2,13 @@ extension Machine {
     /// Run one Op's handler. RIP already points past the instruction; a branch overwrites it.
     @inline(__always)
     func execute(_ op: Op) throws(GuestException) {
-        switch op.handler {
+        try execute(op.handler, op)
+    }
+
+    /// `execute` for a handler known where it is called (a threaded handler): the switch folds.
+    @inline(__always)
+    func execute(_ handler: Handler, _ op: Op) throws(GuestException) {
+        switch handler {
         case .invalidOpcode, .ud2: throw GuestException.ud
         case .unsupported: pendingStop = .unsupported
         case .mov: try mov(op)

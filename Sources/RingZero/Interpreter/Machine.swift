@@ -178,7 +178,7 @@ public final class Machine {
         }
     }
 
-    var timeStampCounter: UInt64 { cycleCount &+ tscOffset }
+    var timeStampCounter: UInt64 { cycleCount &- core.pointee.cyclesCountedAhead &+ tscOffset }
 
     /// Copy bytes into guest memory (does not count as guest stores).
     @discardableResult
@@ -252,6 +252,18 @@ struct MachineCore {
     /// The MSR RDMSR or WRMSR found last and its slot (the profile's MSRs never change).
     var lastMSRIndex: UInt64 = .max
     var lastMSRSlot = 0
+    /// The exception a threaded handler raised, and the Op that did not return `next`, for the
+    /// threaded loop to take.
+    var threadedError = GuestException.ud
+    var threadedStop: UnsafePointer<Op>?
+    /// What the threaded loop has counted for the instruction running and those after it in
+    /// its block, set only while a handler that reads the counters runs (zero otherwise):
+    /// the TSC and the REP budgets take it off. Stored, not subtracted from the counters and
+    /// added back: those read-modify-writes chained through memory, instruction to instruction.
+    var cyclesCountedAhead: UInt64 = 0
+    var instructionsCountedAhead: UInt64 = 0
+    /// `Machine.threadedHandlers`, where a handler finds it without a lazy global's check.
+    let threadedTable = Machine.threadedHandlers
     /// `Machine.decodesCommonFormsDirectly` and `describesFaults`.
     var decodesCommonFormsDirectly = false
     var describesFaults = true

@@ -24,8 +24,20 @@ final class OpCache {
         private var fastCycles32: UInt32
         private var fastALU8: UInt8
         private(set) var allFast: Bool
+        /// Whether the threaded loop may run the block: its Ops' decoded costs add up to
+        /// `baseCycles` and fit the Ops' 32-bit `restCycles`.
+        private(set) var threaded: Bool
+        /// What the block's Ops cost as decoded, added up.
+        var baseCycles: UInt64
+        /// How many of its Ops are fast ALU forms and fast Jcc (whatever the rest are): the
+        /// threaded loop counts them by form when it enters the block.
+        private var threadedALU8: UInt8
+        private var threadedJcc8: UInt8
+        var threadedALU: UInt64 { UInt64(threadedALU8) }
+        var threadedJcc: UInt64 { UInt64(threadedJcc8) }
 
-        init(start: Int, count: Int, cost: UInt64, fastCycles: UInt64 = 0, fastALU: Int = 0, allFast: Bool = false) {
+        init(start: Int, count: Int, cost: UInt64, fastCycles: UInt64 = 0, fastALU: Int = 0, allFast: Bool = false,
+             baseCycles: UInt64 = 0, threaded: Bool = false, fastJcc: Int = 0) {
             start32 = Int32(start)
             count32 = Int32(count)
             self.cost = cost
@@ -34,11 +46,16 @@ final class OpCache {
             fastCycles32 = fits ? UInt32(fastCycles) : 0
             fastALU8 = fits ? UInt8(fastALU) : 0
             self.allFast = fits
+            self.baseCycles = baseCycles
+            threadedALU8 = UInt8(truncatingIfNeeded: fastALU)
+            threadedJcc8 = UInt8(truncatingIfNeeded: fastJcc)
+            self.threaded = threaded && baseCycles <= UInt64(UInt32.max)
         }
 
         init(start: Int, count: Int, totals: Totals) {
             self.init(start: start, count: count, cost: totals.worstCaseCost, fastCycles: totals.fastCycles,
-                      fastALU: totals.fastALU, allFast: totals.allFast)
+                      fastALU: totals.fastALU, allFast: totals.allFast, baseCycles: totals.baseCycles, threaded: totals.restsRecorded,
+                      fastJcc: totals.fastJcc)
         }
 
         var start: Int { Int(start32) }
@@ -148,13 +165,18 @@ final class OpCache {
         var worstCaseCost: UInt64 = 0
         var fastCycles: UInt64 = 0
         var fastALU = 0
+        var fastJcc = 0
         var allFast = true
+        var baseCycles: UInt64 = 0
+        /// Whether every Op's `restCount` and `restCycles` were filled in for this block.
+        var restsRecorded = false
 
         @inline(__always) mutating func add(_ op: Op, worstCase: UInt32) {
             worstCaseCost &+= UInt64(worstCase)
+            baseCycles &+= UInt64(op.cost)
             if op.handler.isFast {
                 fastCycles &+= UInt64(op.cost)
-                if op.form == CostForm.alu.rawValue { fastALU += 1 }
+                if op.form == CostForm.alu.rawValue { fastALU += 1 } else { fastJcc += 1 }
             } else {
                 allFast = false
             }

@@ -85,111 +85,33 @@ extension Machine {
                 runAllFastBlocks(block, mode: mode, options, faults: faults.count)
                 continue
             }
-            if fits && !hooked {
-                switch runFastBlocks(block, mode: mode, options, &faults) {
-                case .next, .nextBlock: break
+            if fits && !hooked && block.threaded {
+                switch runThreaded(block, mode: mode, options, &faults) {
+                case .next, .nextBlock: continue
                 case .stop(let exit): return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
                 }
-            } else {
-                let ops = cache.base
-                var index = block.start
-                let end = block.start + block.count
-                while index < end {
-                    let op = ops[index]
-                    if !fits {
-                        if executed() >= options.maxInstructions { return finish(.instructionLimit) }
-                        if cycleCount >= maxCycles { return finish(.cycleLimit) }
-                    }
-                    if hookStops(before: ops + index) { return finish(.hook) }
-                    index += 1
-                    state.rip = op.nextAddress
-                    switch step(op, options, &faults) {
-                    case .next: continue
-                    case .nextBlock: break
-                    case .stop(let exit): return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
-                    }
-                    break
-                }
             }
-        }
-    }
-
-    /// The fast loop, from `first` on: fast forms run inline and count into locals, settled into
-    /// the machine's counters before anything else can look at them; the rest go through
-    /// `step`. When a block ends in a fast form (a Jcc, typically closing a loop), the code mode
-    /// cannot have changed, so the next block is looked up and run here too, as long as it fits
-    /// the limits, without going back through `dispatch`. A function of its own so that it stays
-    /// small enough for the optimizer to inline the fast handlers into it.
-    @inline(never)
-    private func runFastBlocks(_ first: OpCache.Block, mode: CodeMode, _ options: RunOptions,
-                               _ faults: inout [FaultRecord]) -> Step {
-        var retired: UInt64 = 0, cycles: UInt64 = 0, alu: UInt64 = 0, branches: UInt64 = 0
-        @inline(__always) func settle() {
-            instructionCount &+= retired
-            cycleCount &+= cycles
-            retiredByForm[Int(CostForm.alu.rawValue)] &+= alu
-            retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= branches
-            retired = 0; cycles = 0; alu = 0; branches = 0
-        }
-        var block = first
-        while true {
+            // Otherwise (a hook, a limit inside the block, or a block whose counts do not fit
+            // the Ops' fields): one instruction at a time through `step`, exact after each.
             let ops = cache.base
             var index = block.start
             let end = block.start + block.count
-            var endedFast = false
             while index < end {
-                let p = UnsafePointer(ops + index)
+                let op = ops[index]
+                if !fits {
+                    if executed() >= options.maxInstructions { return finish(.instructionLimit) }
+                    if cycleCount >= maxCycles { return finish(.cycleLimit) }
+                }
+                if hookStops(before: ops + index) { return finish(.hook) }
                 index += 1
-                // One dispatch per instruction: the fast forms sit at the end of `Handler`, so a
-                // compare picks the fast switch or the generic one. Fast forms do not read RIP,
-                // so it is stored only where something can see it: by a Jcc, before a generic
-                // handler, and at the end of the block.
-                if p.pointee.handler.isFast, executeFast(p) {
-                    retired &+= 1
-                    cycles &+= UInt64(p.pointee.cost)
-                    if p.pointee.form == CostForm.alu.rawValue { alu &+= 1 } else { branches &+= 1 }
-                    endedFast = true
-                    continue
+                state.rip = op.nextAddress
+                switch step(op, options, &faults) {
+                case .next: continue
+                case .nextBlock: break
+                case .stop(let exit): return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
                 }
-                endedFast = false
-                state.rip = p.pointee.nextAddress
-                // The generic handler, inline: only handlers that read the counters need them
-                // settled first; the rest add to them. The Op is read in place (a copy of it on
-                // the stack cost more than some handlers).
-                if p.pointee.handler.readsCounters { settle() }
-                do {
-                    try execute(p.pointee)
-                } catch {
-                    settle()
-                    return takeException(error, at: p.pointee, options, &faults, rest: (ops, index, end, mode))
-                }
-                if pendingStop != nil {
-                    settle()
-                    return takeStop(at: p.pointee)
-                }
-                retired &+= 1
-                cycles &+= UInt64(p.pointee.cost)
-                retiredByForm[Int(p.pointee.form)] &+= 1
-                if memory.codeWritten {
-                    settle()
-                    consumeCodeWrites()
-                    return .nextBlock
-                }
+                break
             }
-            if endedFast {
-                let last = ops[end - 1]
-                if last.handler != .jccNear { state.rip = last.nextAddress }
-            }
-            settle()
-            // Chain to the next block. After a fast form the code mode cannot have changed;
-            // after a generic instruction it is computed again.
-            if !endedFast {
-                let now = state.codeMode
-                if now != mode { return .next }
-            }
-            guard state.rip != endAddress, let next = cache.block(at: state.rip, mode: mode),
-                  fitsLimits(next, options, faults: faults.count) else { return .next }
-            block = next
         }
     }
 
@@ -235,7 +157,7 @@ extension Machine {
     /// `pending` and `pendingCycles` are what a loop has counted in locals and not yet added to
     /// the machine's counters.
     @inline(__always)
-    private func fitsLimits(_ block: OpCache.Block, _ options: RunOptions, faults: Int,
+    func fitsLimits(_ block: OpCache.Block, _ options: RunOptions, faults: Int,
                             pending: UInt64 = 0, pendingCycles: UInt64 = 0) -> Bool {
         let maxCycles = options.maxCycles ?? .max
         let now = cycleCount &+ pendingCycles
@@ -284,7 +206,7 @@ extension Machine {
     /// rewrote no code, it becomes a cached block of its own (the same Ops under a new name),
     /// so that going on from the next instruction finds it instead of decoding that code again.
     @inline(never)
-    private func takeException(_ error: GuestException, at op: Op, _ options: RunOptions, _ faults: inout [FaultRecord],
+    func takeException(_ error: GuestException, at op: Op, _ options: RunOptions, _ faults: inout [FaultRecord],
                                rest: (ops: UnsafeMutablePointer<Op>, from: Int, to: Int, mode: CodeMode)? = nil) -> Step {
         let codeWasWritten = memory.codeWritten
         state.rip = op.address
@@ -322,12 +244,14 @@ extension Machine {
         var totals = OpCache.Totals()
         let worstCase = costs.worstCase
         for i in from..<to { totals.add(ops[i], worstCase: worstCase[Int(ops[i].form)]) }
+        // The Ops keep what follows them in the whole block, and the rest ends where it does.
+        totals.restsRecorded = ops[from].restCount == UInt8(truncatingIfNeeded: to - from - 1)
         cache.alias(start: from, count: to - from, at: address, mode: mode, memory: memory, totals: totals)
     }
 
     /// A handler asked to stop (HLT, an unsupported instruction, a hook, a REP budget).
     @inline(never)
-    private func takeStop(at op: Op) -> Step {
+    func takeStop(at op: Op) -> Step {
         guard let stop = pendingStop else { return .next }
         pendingStop = nil
         switch stop {
@@ -368,6 +292,19 @@ extension Machine {
                 && op.pointee.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
             if op.pointee.endsBlock || repeats || n >= OpCache.maxBlockLength { break }
             if pc >> 12 != page || pc == endAddress { break }
+        }
+        // What follows each Op in the block, for the threaded loop's counting up front.
+        if totals.baseCycles <= UInt64(UInt32.max) {
+            var count: UInt8 = 0, fastALU: UInt8 = 0, cycles: UInt32 = 0
+            for i in stride(from: n - 1, through: 0, by: -1) {
+                slots[i].restCount = count
+                slots[i].restFastALU = fastALU
+                slots[i].restCycles = cycles
+                count &+= 1
+                if slots[i].handler.isFast && slots[i].form == CostForm.alu.rawValue { fastALU &+= 1 }
+                cycles &+= slots[i].cost
+            }
+            totals.restsRecorded = true
         }
         return cache.commit(n, at: address, mode: mode, memory: memory, totals: totals)
     }

@@ -9,7 +9,13 @@ extension Machine {
     /// generic path). Only a Jcc sets RIP: the loop stores the others' next address when
     /// something could read it.
     @inline(__always) func executeFast(_ op: UnsafePointer<Op>) -> Bool {
-        switch op.pointee.handler {
+        executeFast(op.pointee.handler, op)
+    }
+
+    /// `executeFast` for a handler known where it is called (the threaded handlers: one
+    /// function per fast form, the switch folded away).
+    @inline(__always) func executeFast(_ handler: Handler, _ op: UnsafePointer<Op>) -> Bool {
+        switch handler {
         case .addRR: fastArithmetic(op, .add, fastSource(op)) { $0 &+ $1 }
         case .addRI: fastArithmetic(op, .add, fastImmediate(op)) { $0 &+ $1 }
         case .subRR: fastArithmetic(op, .sub, fastSource(op)) { $0 &- $1 }

@@ -33,13 +33,16 @@ extension Machine {
         while readGPR(rcx, op.addressSize) != 0 {
             if iterations > 0 {
                 // Budget check between iterations: the first one is paid for by the Op itself.
-                if cycleCount &+ iterations &* UInt64(op.cost) >= cycleBudget {
+                // Less what the threaded loop counted ahead of this instruction.
+                let cycles = cycleCount &- core.pointee.cyclesCountedAhead
+                let instructions = instructionCount &- core.pointee.instructionsCountedAhead
+                if cycles &+ iterations &* UInt64(op.cost) >= cycleBudget {
                     chargeIterations(op, iterations)
                     state.rip = op.address
                     pendingStop = .cycleLimit
                     return
                 }
-                if instructionCount &+ iterations >= instructionBudget {
+                if instructions &+ iterations >= instructionBudget {
                     chargeIterations(op, iterations)
                     state.rip = op.address
                     pendingStop = .instructionLimit

@@ -1,0 +1,123 @@
+// The threaded handlers: one function per handler, found through a table indexed by the Op's
+// handler, so the threaded loop (ThreadedLoop.swift) is a call per instruction and every
+// handler is compiled on its own instead of inside one loop whose register allocation and
+// layout all of them share.
+
+/// A threaded handler: the Op and the machine; it returns a `ThreadedStatus` raw value. Thin:
+/// no context, and the Swift calling convention, so no thunk between the call and the body.
+typealias ThreadedHandler = @convention(thin) (UnsafePointer<Op>, Machine) -> UInt8
+
+/// What a threaded handler tells the loop.
+enum ThreadedStatus: UInt8 {
+    /// Retired; go on with the next Op of the block.
+    case next = 0
+    /// It raised an exception, left in `MachineCore.threadedError`; it did not retire.
+    case exception
+    /// It set `pendingStop`.
+    case stop
+    /// It retired and wrote into code: the rest of the block may be stale.
+    case codeWritten
+}
+
+extension Machine {
+    /// The table, by `Handler` raw value.
+    nonisolated(unsafe) static let threadedHandlers: UnsafeMutablePointer<ThreadedHandler> = {
+        let table = UnsafeMutablePointer<ThreadedHandler>.allocate(capacity: 256)
+        for handler in Handler.allCases {
+            (table + Int(handler.rawValue)).initialize(to: threadedHandler(for: handler))
+        }
+        return table
+    }()
+
+    /// Each case names its handler once: the fast forms with their switch folded for that
+    /// form, the mission's instructions straight to their semantics, the rest through `execute`.
+    private static func threadedHandler(for handler: Handler) -> ThreadedHandler {
+        switch handler {
+        case .addRR: { Machine.fast($0, $1, .addRR) }
+        case .addRI: { Machine.fast($0, $1, .addRI) }
+        case .subRR: { Machine.fast($0, $1, .subRR) }
+        case .subRI: { Machine.fast($0, $1, .subRI) }
+        case .andRR: { Machine.fast($0, $1, .andRR) }
+        case .andRI: { Machine.fast($0, $1, .andRI) }
+        case .orRR: { Machine.fast($0, $1, .orRR) }
+        case .orRI: { Machine.fast($0, $1, .orRI) }
+        case .xorRR: { Machine.fast($0, $1, .xorRR) }
+        case .xorRI: { Machine.fast($0, $1, .xorRI) }
+        case .cmpRR: { Machine.fast($0, $1, .cmpRR) }
+        case .cmpRI: { Machine.fast($0, $1, .cmpRI) }
+        case .testRR: { Machine.fast($0, $1, .testRR) }
+        case .testRI: { Machine.fast($0, $1, .testRI) }
+        case .movRR: { Machine.fast($0, $1, .movRR) }
+        case .movRI: { Machine.fast($0, $1, .movRI) }
+        case .incR: { Machine.fast($0, $1, .incR) }
+        case .decR: { Machine.fast($0, $1, .decR) }
+        case .jccNear: { Machine.fast($0, $1, .jccNear) }
+        case .movToCR: { Machine.generic($0, $1, .movToCR, writesMemory: false) }
+        case .movFromCR: { Machine.generic($0, $1, .movFromCR, writesMemory: false) }
+        case .clts: { Machine.generic($0, $1, .clts, writesMemory: false) }
+        case .lmsw: { Machine.generic($0, $1, .lmsw, writesMemory: false) }
+        case .rdmsr: { Machine.generic($0, $1, .rdmsr, readsCounters: true, writesMemory: false) }
+        case .wrmsr: { Machine.generic($0, $1, .wrmsr, readsCounters: true, writesMemory: false) }
+        case .vmxon: { Machine.generic($0, $1, .vmxon, writesMemory: false) }
+        case .vmxoff: { Machine.generic($0, $1, .vmxoff, writesMemory: false) }
+        case .rdtsc, .rdtscp, .stos, .movs: { Machine.generic($0, $1, nil, readsCounters: true) }
+        default: { Machine.generic($0, $1, nil) }
+        }
+    }
+
+    /// A fast form: it cannot fault or stop, and the loop counted it by form on entering the
+    /// block.
+    @inline(__always)
+    private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
+        _ = m.executeFast(handler, op)
+        return next(op, m)
+    }
+
+    /// Go on with the block's next Op, if there is one: a call in tail position, so each
+    /// handler's own indirect jump picks the next one (when the compiler makes it a jump; if
+    /// not, the depth is still at most a block's 64 Ops).
+    @inline(__always)
+    private static func next(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
+        if op.pointee.restCount == 0 { return ThreadedStatus.next.rawValue }
+        let following = op + 1
+        return m.core.pointee.threadedTable[Int(following.pointee.handler.rawValue)](following, m)
+    }
+
+    /// Leave the block at `op`.
+    @inline(never)
+    private static func leave(_ op: UnsafePointer<Op>, _ m: Machine, _ status: ThreadedStatus) -> UInt8 {
+        m.core.pointee.threadedStop = op
+        return status.rawValue
+    }
+
+    /// A generic handler with RIP past the instruction, as `step` runs it. The loop counted
+    /// the whole block when it entered it; a handler that reads the counters is told how much
+    /// of that is this instruction and the ones after it (`cyclesCountedAhead`).
+    @inline(__always)
+    private static func generic(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler?,
+                                readsCounters: Bool = false, writesMemory: Bool = true) -> UInt8 {
+        m.state.rip = op.pointee.nextAddress
+        if readsCounters {
+            m.core.pointee.instructionsCountedAhead = UInt64(op.pointee.restCount) &+ 1
+            m.core.pointee.cyclesCountedAhead = UInt64(op.pointee.restCycles) &+ UInt64(op.pointee.cost)
+        }
+        do throws(GuestException) {
+            if let handler { try m.execute(handler, op.pointee) } else { try m.execute(op.pointee) }
+        } catch {
+            if readsCounters {
+                m.core.pointee.instructionsCountedAhead = 0
+                m.core.pointee.cyclesCountedAhead = 0
+            }
+            m.core.pointee.threadedError = error
+            return leave(op, m, .exception)
+        }
+        if readsCounters {
+            m.core.pointee.instructionsCountedAhead = 0
+            m.core.pointee.cyclesCountedAhead = 0
+        }
+        if m.pendingStop != nil { return leave(op, m, .stop) }
+        m.retiredByForm[Int(op.pointee.form)] &+= 1
+        if writesMemory && m.memory.codeWritten { return leave(op, m, .codeWritten) }
+        return next(op, m)
+    }
+}
