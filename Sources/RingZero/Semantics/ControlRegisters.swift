@@ -20,7 +20,7 @@ extension Machine {
 
     var inVMXOperation: Bool { state.vmx.operation != .none }
 
-    func movToCR(_ op: Op) throws(GuestException) {
+    @inline(__always) func movToCR(_ op: Op) throws(GuestException) {
         try checkPrivileged()
         var value = readGPR(op.srcReg, 8)
         if op.codeMode != .bits64 { value &= 0xFFFF_FFFF }
@@ -59,7 +59,7 @@ extension Machine {
         }
     }
 
-    func movFromCR(_ op: Op) throws(GuestException) {
+    @inline(__always) func movFromCR(_ op: Op) throws(GuestException) {
         try checkPrivileged()
         writeGPR(op.dstReg, op.codeMode == .bits64 ? 8 : 4, controlRegister(Int(op.cond)))
     }
@@ -154,7 +154,7 @@ extension Machine {
     }
 
     /// CLTS: CR0.TS := 0, unless VMX operation fixes TS to 1.
-    func clts(_ op: Op) throws(GuestException) {
+    @inline(__always) func clts(_ op: Op) throws(GuestException) {
         try checkPrivileged()
         let old = state.cr0
         let value = old & ~CR0.TS
@@ -166,7 +166,7 @@ extension Machine {
     }
 
     /// LMSW: loads CR0[3:0] (PE, MP, EM, TS) from a 16-bit source; PE can be set, never cleared.
-    func lmsw(_ op: Op) throws(GuestException) {
+    @inline(__always) func lmsw(_ op: Op) throws(GuestException) {
         try checkPrivileged()
         let source: UInt64
         switch op.dstKind {

@@ -24,7 +24,7 @@ extension Machine {
         return slot
     }
 
-    func rdmsr(_ op: Op) throws(GuestException) {
+    @inline(__always) func rdmsr(_ op: Op) throws(GuestException) {
         try checkMSRAccess()
         let index = UInt32(truncatingIfNeeded: state.gpr[1])
         if let hook = hooks.rdmsr {
@@ -52,7 +52,7 @@ extension Machine {
         charge(op, as: costs.readForm[slot])
     }
 
-    func wrmsr(_ op: Op) throws(GuestException) {
+    @inline(__always) func wrmsr(_ op: Op) throws(GuestException) {
         try checkMSRAccess()
         let index = UInt32(truncatingIfNeeded: state.gpr[1])
         let value = (state.gpr[2] << 32) | (state.gpr[0] & 0xFFFF_FFFF)

@@ -33,7 +33,7 @@ extension Machine {
         state.cr0 & CR0.PE != 0 && state.rflags & RFLAGS.VM == 0 && !(state.inIA32eMode && !state.cs.l)
     }
 
-    func vmxon(_ op: Op) throws(GuestException) {
+    @inline(__always) func vmxon(_ op: Op) throws(GuestException) {
         // Without VMX (CPUID.1:ECX[5] = 0) the opcode does not exist.
         if !facts.hasVMX || !vmxModeAllowed || state.cr4 & CR4.VMXE == 0 { throw GuestException.ud }
         if state.vmx.operation == .root {
@@ -77,7 +77,7 @@ extension Machine {
         if hooks.transition != nil { notifyTransition(.vmxOn(vmxonPointer: pointer)) }
     }
 
-    func vmxoff(_ op: Op) throws(GuestException) {
+    @inline(__always) func vmxoff(_ op: Op) throws(GuestException) {
         if !facts.hasVMX || state.vmx.operation == .none || !vmxModeAllowed { throw GuestException.ud }
         if state.cpl > 0 { throw fault(.GP) }
         if state.vmx.dualMonitor {
