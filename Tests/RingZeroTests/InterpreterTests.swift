@@ -105,6 +105,30 @@ import Testing
         #expect(o.reason == .hlt && o.faults.count == 5 && m.state[.rbx] == 5 && m.instructionCount == 1 + 5 * 5 + 1)
     }
 
+    /// A block that loops to itself is run again by its own Jcc while the limits allow; the
+    /// limits must still stop it at the exact instruction and cycle, as one instruction at a
+    /// time would. Loop: mov ecx, 1000; l: rdtsc; add rdi, rax; inc rbx; dec ecx; jnz l; hlt.
+    @Test func selfLoopsStopAtTheLimitsExactly() throws {
+        let code = "b9 e8 03 00 00 0f 31 48 01 c7 48 ff c3 ff c9 75 f4 f4"
+        var limits = [RunOptions()]
+        for n: UInt64 in [1, 2, 6, 7, 17, 100, 777, 4001, 5001, 5002] { limits.append(RunOptions(maxInstructions: n)) }
+        for c: UInt64 in [1, 50, 999, 12_345, 77_777] { limits.append(RunOptions(maxCycles: c)) }
+        for options in limits {
+            var reference = options
+            reference.referencePath = true
+            let (fast, a) = try run(code, options: options)
+            let (slow, b) = try run(code, options: reference)
+            #expect(a == b, "\(options)")
+            #expect(fast.state == slow.state && fast.instructionCount == slow.instructionCount
+                    && fast.cycleCount == slow.cycleCount, "\(options)")
+            for form in 0..<fast.costs.names.count {
+                #expect(fast.retiredByForm[form] == slow.retiredByForm[form], "\(options): \(fast.costs.names[form])")
+            }
+        }
+        let (m, o) = try run(code)
+        #expect(o.reason == .hlt && m.state[.rbx] == 1000 && m.instructionCount == 1 + 5 * 1000 + 1)
+    }
+
     @Test func memoryOutsideGuestMemoryReadsOnes() throws {
         // mov rax, [rbx] beyond memory: all-ones; mov [rbx], rax: dropped; both counted.
         let (m, _) = try run("48 8b 03 48 89 03") { $0.state[.rbx] = 0x2000_0000 }

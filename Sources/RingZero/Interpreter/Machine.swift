@@ -262,6 +262,9 @@ struct MachineCore {
     /// added back: those read-modify-writes chained through memory, instruction to instruction.
     var cyclesCountedAhead: UInt64 = 0
     var instructionsCountedAhead: UInt64 = 0
+    /// The block the threaded loop runs, when it ends in a Jcc back to its own start: that
+    /// Jcc runs it again itself (`ThreadedHandlers.closeBlock`).
+    var selfLoop = SelfLoop()
     /// `Machine.threadedHandlers`, where a handler finds it without a lazy global's check.
     let threadedTable = Machine.threadedHandlers
     /// `Machine.decodesCommonFormsDirectly` and `describesFaults`.

@@ -51,7 +51,7 @@ extension Machine {
         case .movRI: { Machine.fast($0, $1, .movRI) }
         case .incR: { Machine.fast($0, $1, .incR) }
         case .decR: { Machine.fast($0, $1, .decR) }
-        case .jccNear: { Machine.fast($0, $1, .jccNear) }
+        case .jccNear: { Machine.closeBlock($0, $1) }
         case .movToCR: { Machine.generic($0, $1, .movToCR, writesMemory: false) }
         case .movFromCR: { Machine.generic($0, $1, .movFromCR, writesMemory: false) }
         case .clts: { Machine.generic($0, $1, .clts, writesMemory: false) }
@@ -71,6 +71,25 @@ extension Machine {
     private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
         _ = m.executeFast(handler, op)
         return next(op, m)
+    }
+
+    /// A Jcc, which always ends its block: taken back to the start of a block that loops to
+    /// itself (`SelfLoop`), it counts the block again and runs it, while the limits allow;
+    /// otherwise the loop goes on from RIP.
+    @inline(__always)
+    private static func closeBlock(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
+        _ = m.executeFast(.jccNear, op)
+        let core = m.core
+        guard core.pointee.selfLoop.turnsLeft > 0, m.state.rip == core.pointee.selfLoop.address,
+              m.instructionCount <= core.pointee.selfLoop.instructionCeiling,
+              m.cycleCount <= core.pointee.selfLoop.cycleCeiling,
+              let first = core.pointee.selfLoop.first else { return ThreadedStatus.next.rawValue }
+        core.pointee.selfLoop.turnsLeft -= 1
+        m.instructionCount &+= core.pointee.selfLoop.count
+        m.cycleCount &+= core.pointee.selfLoop.baseCycles
+        m.retiredByForm[Int(CostForm.alu.rawValue)] &+= core.pointee.selfLoop.fastALU
+        m.retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= core.pointee.selfLoop.fastJcc
+        return core.pointee.threadedTable[Int(first.pointee.handler.rawValue)](first, m)
     }
 
     /// Go on with the block's next Op, if there is one: a call in tail position, so each

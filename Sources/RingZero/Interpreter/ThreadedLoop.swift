@@ -17,11 +17,17 @@ extension Machine {
             retiredByForm[Int(CostForm.alu.rawValue)] &+= block.threadedALU
             retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= block.threadedJcc
             let first = UnsafePointer(ops + block.start)
+            let last = first + (block.count - 1)
+            if last.pointee.handler == .jccNear && UInt64(bitPattern: last.pointee.imm) == first.pointee.address
+                && first.pointee.address != endAddress {
+                core.pointee.selfLoop = SelfLoop(block, first: first, options, faults: faults.count)
+            } else {
+                core.pointee.selfLoop.turnsLeft = 0
+            }
             let status = table[Int(first.pointee.handler.rawValue)](first, self)
             if status != ThreadedStatus.next.rawValue {
                 return leaveThreaded(status, ops: ops, mode: mode, options, &faults)
             }
-            let last = first + (block.count - 1)
             let handler = last.pointee.handler
             if handler.isFast {
                 // Fast forms leave RIP alone, except a Jcc; and they cannot change the mode.
@@ -65,5 +71,40 @@ extension Machine {
         let index = p - UnsafePointer(ops) + 1
         return takeException(core.pointee.threadedError, at: p.pointee, options, &faults,
                              rest: (ops, index, end - UnsafePointer(ops), mode))
+    }
+}
+
+/// A block that ends in a Jcc back to its own start, as the threaded loop entered it: what its
+/// Jcc needs to run it again without returning to the loop, and the limits that allows.
+struct SelfLoop {
+    var first: UnsafePointer<Op>?
+    var address: UInt64 = 0
+    var count: UInt64 = 0
+    var baseCycles: UInt64 = 0
+    var fastALU: UInt64 = 0
+    var fastJcc: UInt64 = 0
+    /// The block runs again only while the counters are at most these (the loop's
+    /// `fitsLimits`, solved for the counters once).
+    var instructionCeiling: UInt64 = 0
+    var cycleCeiling: UInt64 = 0
+    /// How many more times. Bounded, so that even a build in which the handlers' calls to the
+    /// next one were not compiled as jumps returns to the loop before the stack grows far.
+    var turnsLeft = 0
+
+    init() {}
+
+    init(_ block: OpCache.Block, first: UnsafePointer<Op>, _ options: RunOptions, faults: Int) {
+        self.first = first
+        address = first.pointee.address
+        count = UInt64(block.count)
+        baseCycles = block.baseCycles
+        fastALU = block.threadedALU
+        fastJcc = block.threadedJcc
+        let used = count &+ UInt64(faults)
+        let maxCycles = options.maxCycles ?? .max
+        guard options.maxInstructions >= used, maxCycles >= block.cost else { return }
+        instructionCeiling = options.maxInstructions - used
+        cycleCeiling = maxCycles - block.cost
+        turnsLeft = 16
     }
 }
