@@ -49,7 +49,7 @@ extension Machine {
     }
 
     /// The value of CR0, CR2, CR3, CR4 or CR8.
-    func controlRegister(_ n: Int) -> UInt64 {
+    @inline(__always) func controlRegister(_ n: Int) -> UInt64 {
         switch n {
         case 0: state.cr0
         case 2: state.cr2
@@ -105,7 +105,7 @@ extension Machine {
     }
 
     /// MOV to CR4: reserved bits are those whose CPUID feature the profile lacks.
-    func writeCR4(_ value: UInt64) throws(GuestException) {
+    @inline(__always) func writeCR4(_ value: UInt64) throws(GuestException) {
         let old = state.cr4
         if value >> 32 != 0 { throw fault(.GP) }
         if value & ~facts.cr4Allowed != 0 { throw fault(.GP) }
@@ -148,7 +148,7 @@ extension Machine {
     }
 
     /// MOV to CR8: only bits 3:0 (TPR[7:4]) exist.
-    func writeCR8(_ value: UInt64) throws(GuestException) {
+    @inline(__always) func writeCR8(_ value: UInt64) throws(GuestException) {
         if value & ~0xF != 0 { throw fault(.GP) }
         state.cr8 = value
     }

@@ -29,7 +29,7 @@ extension Machine {
 
     /// #UD unless in protected mode with CR4.VMXE (for VMXON) outside virtual-8086 and
     /// compatibility mode.
-    private var vmxModeAllowed: Bool {
+    @inline(__always) private var vmxModeAllowed: Bool {
         state.cr0 & CR0.PE != 0 && state.rflags & RFLAGS.VM == 0 && !(state.inIA32eMode && !state.cs.l)
     }
 
