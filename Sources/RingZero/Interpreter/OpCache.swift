@@ -190,12 +190,6 @@ final class OpCache {
         return block
     }
 
-    /// Make Ops already in the arena (the rest of a block) a block of their own at `address`,
-    /// without copying them.
-    func alias(start: Int, count n: Int, at address: UInt64, mode: CodeMode, memory: PhysicalMemory, totals: Totals) {
-        _ = register(start: start, count: n, at: address, mode: mode, memory: memory, totals: totals)
-    }
-
     private func register(start: Int, count n: Int, at address: UInt64, mode: CodeMode, memory: PhysicalMemory, totals: Totals) -> Block {
         let block = Block(start: start, count: n, totals: totals)
         let key = Self.key(address, mode)

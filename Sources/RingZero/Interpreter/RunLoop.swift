@@ -202,13 +202,8 @@ extension Machine {
     }
 
     /// An exception: charge its delivery, record it, ask the exception hook, apply the policy.
-    /// `rest`: the fast loop's block from the next Op on. Under `continue`, when the exception
-    /// rewrote no code, it becomes a cached block of its own (the same Ops under a new name),
-    /// so that going on from the next instruction finds it instead of decoding that code again.
     @inline(never)
-    func takeException(_ error: GuestException, at op: Op, _ options: RunOptions, _ faults: inout [FaultRecord],
-                               rest: (ops: UnsafeMutablePointer<Op>, from: Int, to: Int, mode: CodeMode)? = nil) -> Step {
-        let codeWasWritten = memory.codeWritten
+    func takeException(_ error: GuestException, at op: Op, _ options: RunOptions, _ faults: inout [FaultRecord]) -> Step {
         state.rip = op.address
         cycleCount &+= UInt64(costs.cost(.exception))
         retiredByForm[Int(CostForm.exception.rawValue)] &+= 1
@@ -231,22 +226,7 @@ extension Machine {
         instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.count)
         state.rip = op.nextAddress
         consumeCodeWrites()
-        if let rest, rest.from < rest.to, !codeWasWritten { cacheRest(rest.ops, from: rest.from, to: rest.to, mode: rest.mode) }
         return .nextBlock
-    }
-
-    /// Make Ops `from..<to` of the arena the block at the first one's address (unless one is
-    /// cached there): the rest of a block after an exception taken under `continue`. They are
-    /// already in the arena, so the new block is only a new name for them.
-    private func cacheRest(_ ops: UnsafeMutablePointer<Op>, from: Int, to: Int, mode: CodeMode) {
-        let address = ops[from].address
-        guard cache.block(at: address, mode: mode) == nil else { return }
-        var totals = OpCache.Totals()
-        let worstCase = costs.worstCase
-        for i in from..<to { totals.add(ops[i], worstCase: worstCase[Int(ops[i].form)]) }
-        // The Ops keep what follows them in the whole block, and the rest ends where it does.
-        totals.restsRecorded = ops[from].restCount == UInt8(truncatingIfNeeded: to - from - 1)
-        cache.alias(start: from, count: to - from, at: address, mode: mode, memory: memory, totals: totals)
     }
 
     /// A handler asked to stop (HLT, an unsupported instruction, a hook, a REP budget).

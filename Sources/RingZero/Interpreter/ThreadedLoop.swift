@@ -3,7 +3,9 @@ extension Machine {
     /// and each handler calls the next Op's, to the end of the block; then the next block, for
     /// as long as it is cached and fits the limits. A block's instructions, decoded cycles and
     /// fast forms are counted when it is entered (a few adds instead of some per instruction);
-    /// leaving it early takes back what did not run (`leaveThreaded`).
+    /// leaving it early takes back what did not run (`leaveThreaded`). After an exception
+    /// taken under `continue`, the rest of the block runs from the next Op, counted from what
+    /// the faulting Op recorded about the Ops after it.
     @inline(never)
     func runThreaded(_ first: OpCache.Block, mode: CodeMode, _ options: RunOptions,
                      _ faults: inout [FaultRecord]) -> Step {
@@ -11,22 +13,33 @@ extension Machine {
         // Nothing here decodes, so the arena stays where it is.
         let ops = cache.base
         var block = first
+        var entry = UnsafePointer(ops + block.start)
+        var count = UInt64(block.count), cycles = block.baseCycles, alu = block.threadedALU, jcc = block.threadedJcc
         while true {
-            instructionCount &+= UInt64(block.count)
-            cycleCount &+= block.baseCycles
-            retiredByForm[Int(CostForm.alu.rawValue)] &+= block.threadedALU
-            retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= block.threadedJcc
-            let first = UnsafePointer(ops + block.start)
-            let last = first + (block.count - 1)
-            if last.pointee.handler == .jccNear && UInt64(bitPattern: last.pointee.imm) == first.pointee.address
-                && first.pointee.address != endAddress {
-                core.pointee.selfLoop = SelfLoop(block, first: first, options, faults: faults.count)
+            instructionCount &+= count
+            cycleCount &+= cycles
+            retiredByForm[Int(CostForm.alu.rawValue)] &+= alu
+            retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= jcc
+            let start = UnsafePointer(ops + block.start)
+            let last = start + (block.count - 1)
+            if entry == start && last.pointee.handler == .jccNear && UInt64(bitPattern: last.pointee.imm) == start.pointee.address
+                && start.pointee.address != endAddress {
+                core.pointee.selfLoop = SelfLoop(block, first: start, options, faults: faults.count)
             } else {
                 core.pointee.selfLoop.turnsLeft = 0
             }
-            let status = table[Int(first.pointee.handler.rawValue)](first, self)
+            let status = table[Int(entry.pointee.handler.rawValue)](entry, self)
             if status != ThreadedStatus.next.rawValue {
-                return leaveThreaded(status, ops: ops, mode: mode, options, &faults)
+                let step = leaveThreaded(status, options, &faults)
+                guard case .nextBlock = step, let p = core.pointee.threadedStop, p.pointee.restCount > 0,
+                      !core.pointee.restIsStale, fitsLimits(block, options, faults: faults.count, rest: p.pointee)
+                else { return step }
+                entry = p + 1
+                count = UInt64(p.pointee.restCount)
+                cycles = UInt64(p.pointee.restCycles)
+                alu = UInt64(p.pointee.restFastALU)
+                jcc = last.pointee.handler == .jccNear ? 1 : 0
+                continue
             }
             let handler = last.pointee.handler
             if handler.isFast {
@@ -38,19 +51,34 @@ extension Machine {
             let rip = state.rip
             guard rip != endAddress else { return .next }
             // A loop back to the block's own start needs no lookup.
-            if rip != first.pointee.address {
+            if rip != start.pointee.address {
                 guard let next = cache.block(at: rip, mode: mode), next.threaded else { return .next }
                 block = next
             }
             guard fitsLimits(block, options, faults: faults.count) else { return .next }
+            entry = UnsafePointer(ops + block.start)
+            count = UInt64(block.count)
+            cycles = block.baseCycles
+            alu = block.threadedALU
+            jcc = block.threadedJcc
         }
     }
 
+    /// Whether the rest of `block` after `op` can run before either limit (the block's
+    /// dearest cost stands in for the rest's).
+    @inline(__always)
+    private func fitsLimits(_ block: OpCache.Block, _ options: RunOptions, faults: Int, rest op: Op) -> Bool {
+        let maxCycles = options.maxCycles ?? .max
+        let cycles = cycleCount &+ block.cost
+        return instructionCount &+ UInt64(faults) &+ UInt64(op.restCount) <= options.maxInstructions
+            && cycles <= maxCycles && cycles >= cycleCount
+    }
+
     /// A handler did not return `next`: take back what the block was charged for the Ops that
-    /// did not retire, then do what `step` does.
+    /// did not retire, then do what `step` does. `restIsStale` tells whether the exception
+    /// wrote into code, so that the rest of the block cannot run as decoded.
     @inline(never)
-    private func leaveThreaded(_ status: UInt8, ops: UnsafeMutablePointer<Op>, mode: CodeMode, _ options: RunOptions,
-                               _ faults: inout [FaultRecord]) -> Step {
+    private func leaveThreaded(_ status: UInt8, _ options: RunOptions, _ faults: inout [FaultRecord]) -> Step {
         guard let p = core.pointee.threadedStop else { preconditionFailure("a threaded handler left without saying where") }
         let end = p + Int(p.pointee.restCount) + 1
         instructionCount &-= UInt64(p.pointee.restCount)
@@ -60,6 +88,7 @@ extension Machine {
         if p.pointee.restCount > 0 && (end - 1).pointee.handler == .jccNear {
             retiredByForm[Int(CostForm.branchTaken.rawValue)] &-= 1
         }
+        core.pointee.restIsStale = true
         if status == ThreadedStatus.codeWritten.rawValue {
             consumeCodeWrites()
             return .nextBlock
@@ -68,9 +97,8 @@ extension Machine {
         instructionCount &-= 1
         cycleCount &-= UInt64(p.pointee.cost)
         if status == ThreadedStatus.stop.rawValue { return takeStop(at: p.pointee) }
-        let index = p - UnsafePointer(ops) + 1
-        return takeException(core.pointee.threadedError, at: p.pointee, options, &faults,
-                             rest: (ops, index, end - UnsafePointer(ops), mode))
+        core.pointee.restIsStale = memory.codeWritten
+        return takeException(core.pointee.threadedError, at: p.pointee, options, &faults)
     }
 }
 
