@@ -30,10 +30,20 @@ public enum Handler: UInt8, Sendable, CaseIterable {
     case movRR, movRI, incR, decR, jccNear
 
     /// Whether the handler reads the instruction or cycle counters (the TSC, a REP budget), so
-    /// the fast loop must settle them before running it.
+    /// its threaded handler must say what the loop counted ahead of it.
     var readsCounters: Bool {
         switch self {
         case .rdtsc, .rdtscp, .rdmsr, .wrmsr, .stos, .movs: true
+        default: false
+        }
+    }
+
+    /// Whether the handler never stores to guest memory, so it cannot rewrite code: its
+    /// threaded handler skips the check for that. (Only the mission's register-only
+    /// instructions are listed; for any other the check is made.)
+    var neverStores: Bool {
+        switch self {
+        case .movToCR, .movFromCR, .clts, .lmsw, .rdmsr, .wrmsr, .vmxon, .vmxoff: true
         default: false
         }
     }

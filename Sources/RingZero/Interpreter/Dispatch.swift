@@ -88,8 +88,8 @@ extension Machine {
         case .getsec: try getsec(op)
         case .vmxon: try vmxon(op)
         case .vmxoff: try vmxoff(op)
-        // Fast forms reached outside the fast loop (a hook is registered, or a limit falls
-        // inside the block): the generic handlers.
+        // Fast forms reached in the generic loop (a hook is registered, or a limit falls inside
+        // the block): the generic handlers.
         case .addRR, .addRI: try add(op)
         case .subRR, .subRI: try sub(op)
         case .andRR, .andRI: try and(op)

@@ -19,7 +19,7 @@ final class OpCache {
         /// block-level cycle-limit check.
         var cost: UInt64
         /// For a block of fast forms only (`allFast`): the cycles its Ops cost as decoded, and
-        /// how many are ALU forms (the rest are Jcc), so the fast loop can count the whole
+        /// how many are ALU forms (the rest are Jcc), so the all-fast loop can count the whole
         /// block at once. Zero otherwise.
         private var fastCycles32: UInt32
         private var fastALU8: UInt8

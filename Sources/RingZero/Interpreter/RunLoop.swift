@@ -10,8 +10,8 @@ extension Machine {
     }
 
     /// The dispatch loop. A before-instruction hook is honoured only in the generic loop; the
-    /// fast loop, which runs whenever no hook is registered and the block fits the limits, has
-    /// no trace of it.
+    /// all-fast and threaded loops, which run whenever no hook is registered and the block fits
+    /// the limits, have no trace of it.
     private func dispatch(_ options: RunOptions, instrumented: Bool) -> RunOutcome {
         var faults: [FaultRecord] = []
         swap(&faults, &core.pointee.faultBuffer)

@@ -52,22 +52,20 @@ extension Machine {
         case .incR: { Machine.fast($0, $1, .incR) }
         case .decR: { Machine.fast($0, $1, .decR) }
         case .jccNear: { Machine.closeBlock($0, $1) }
-        case .movToCR: { Machine.generic($0, $1, .movToCR, writesMemory: false) }
-        case .movFromCR: { Machine.generic($0, $1, .movFromCR, writesMemory: false) }
-        case .clts: { Machine.generic($0, $1, .clts, writesMemory: false) }
-        case .lmsw: { Machine.generic($0, $1, .lmsw, writesMemory: false) }
-        case .rdmsr: { Machine.generic($0, $1, .rdmsr, readsCounters: true, writesMemory: false) }
-        case .wrmsr: { Machine.generic($0, $1, .wrmsr, readsCounters: true, writesMemory: false) }
-        case .vmxon: { Machine.generic($0, $1, .vmxon, writesMemory: false) }
-        case .vmxoff: { Machine.generic($0, $1, .vmxoff, writesMemory: false) }
-        case .rdtsc, .rdtscp, .stos, .movs: { Machine.generic($0, $1, nil, readsCounters: true) }
+        case .movToCR: { Machine.generic($0, $1, .movToCR) }
+        case .movFromCR: { Machine.generic($0, $1, .movFromCR) }
+        case .clts: { Machine.generic($0, $1, .clts) }
+        case .lmsw: { Machine.generic($0, $1, .lmsw) }
+        case .rdmsr: { Machine.generic($0, $1, .rdmsr) }
+        case .wrmsr: { Machine.generic($0, $1, .wrmsr) }
+        case .vmxon: { Machine.generic($0, $1, .vmxon) }
+        case .vmxoff: { Machine.generic($0, $1, .vmxoff) }
         default: { Machine.generic($0, $1, nil) }
         }
     }
 
     /// A fast form: it cannot fault or stop, and the loop counted it by form on entering the
-    /// block.
-    /// A fast form right before its block's closing Jcc (`dec rcx; jnz loop`, `cmp; jb`) runs
+    /// block. A fast form right before its block's closing Jcc (`dec rcx; jnz loop`, `cmp; jb`) runs
     /// the Jcc itself: one dispatch fewer per loop iteration.
     @inline(__always)
     private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
@@ -112,19 +110,21 @@ extension Machine {
         return status.rawValue
     }
 
-    /// A generic handler with RIP past the instruction, as `step` runs it. The loop counted
-    /// the whole block when it entered it; a handler that reads the counters is told how much
-    /// of that is this instruction and the ones after it (`cyclesCountedAhead`).
+    /// A generic handler with RIP past the instruction, as `step` runs it: `known`, named by
+    /// the table so that `execute`'s switch folds to it, or (nil) whichever the Op holds. The
+    /// loop counted the whole block when it entered it; a handler that reads the counters is
+    /// told how much of that is this instruction and the ones after it (`cyclesCountedAhead`).
     @inline(__always)
-    private static func generic(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler?,
-                                readsCounters: Bool = false, writesMemory: Bool = true) -> UInt8 {
+    private static func generic(_ op: UnsafePointer<Op>, _ m: Machine, _ known: Handler?) -> UInt8 {
+        let handler = known ?? op.pointee.handler
+        let readsCounters = handler.readsCounters
         m.state.rip = op.pointee.nextAddress
         if readsCounters {
             m.core.pointee.instructionsCountedAhead = UInt64(op.pointee.restCount) &+ 1
             m.core.pointee.cyclesCountedAhead = UInt64(op.pointee.restCycles) &+ UInt64(op.pointee.cost)
         }
         do throws(GuestException) {
-            if let handler { try m.execute(handler, op.pointee) } else { try m.execute(op.pointee) }
+            if let known { try m.execute(known, op.pointee) } else { try m.execute(op.pointee) }
         } catch {
             if readsCounters {
                 m.core.pointee.instructionsCountedAhead = 0
@@ -139,7 +139,7 @@ extension Machine {
         }
         if m.pendingStop != nil { return leave(op, m, .stop) }
         m.retiredByForm[Int(op.pointee.form)] &+= 1
-        if writesMemory && m.memory.codeWritten { return leave(op, m, .codeWritten) }
+        if !handler.neverStores && m.memory.codeWritten { return leave(op, m, .codeWritten) }
         return next(op, m)
     }
 }
