@@ -129,6 +129,27 @@ import Testing
         #expect(o.reason == .hlt && m.state[.rbx] == 1000 && m.instructionCount == 1 + 5 * 1000 + 1)
     }
 
+    /// The threaded handlers of the register-only instructions (MOV CR, CLTS, LMSW, RDMSR,
+    /// WRMSR, VMXON, VMXOFF) leave RIP alone; the loop must store it where a block ends on
+    /// one: at the 64-Op block limit, at the end address, and before chaining on.
+    @Test func blocksEndingOnRegisterOnlyInstructionsGoOnFromTheNext() throws {
+        // 70 x mov rax, cr4 (two blocks, the first cut at 64 Ops), then mov cr4, rax at the
+        // blob's end; and 65 x clts, then rdmsr of IA32_SYSENTER_CS, then hlt.
+        let programs = [String(repeating: "0f 20 e0 ", count: 70) + "0f 22 e0",
+                        "b9 74 01 00 00 " + String(repeating: "0f 06 ", count: 65) + "0f 32 f4"]
+        for code in programs {
+            let options = RunOptions(maxInstructions: 10_000)
+            let (fast, a) = try run(code, options: options)
+            let (slow, b) = try run(code, options: RunOptions(maxInstructions: 10_000, referencePath: true))
+            #expect(a == b && fast.state == slow.state && fast.instructionCount == slow.instructionCount
+                    && fast.cycleCount == slow.cycleCount)
+        }
+        let (m, o) = try run(programs[0], options: RunOptions(maxInstructions: 10_000))
+        #expect(o.reason == .end && o.rip == 0x1000 + 71 * 3 && m.instructionCount == 71)
+        let (n, p) = try run(programs[1], options: RunOptions(maxInstructions: 10_000))
+        #expect(p.reason == .hlt && n.instructionCount == 68 && n.state.rip == 0x1000 + 5 + 130 + 3)
+    }
+
     @Test func memoryOutsideGuestMemoryReadsOnes() throws {
         // mov rax, [rbx] beyond memory: all-ones; mov [rbx], rax: dropped; both counted.
         let (m, _) = try run("48 8b 03 48 89 03") { $0.state[.rbx] = 0x2000_0000 }

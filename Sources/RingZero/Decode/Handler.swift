@@ -38,10 +38,11 @@ public enum Handler: UInt8, Sendable, CaseIterable {
         }
     }
 
-    /// Whether the handler never stores to guest memory, so it cannot rewrite code: its
-    /// threaded handler skips the check for that. (Only the mission's register-only
-    /// instructions are listed; for any other the check is made.)
-    var neverStores: Bool {
+    /// The mission's register-only instructions: they never store to guest memory (so they
+    /// cannot rewrite code), never read RIP (a memory operand's RIP-relative address is
+    /// resolved at decode) and never ask to stop but through a hook. Their threaded handlers
+    /// skip storing RIP and checking for those; any other handler is checked.
+    var registerOnly: Bool {
         switch self {
         case .movToCR, .movFromCR, .clts, .lmsw, .rdmsr, .wrmsr, .vmxon, .vmxoff: true
         default: false

@@ -121,7 +121,9 @@ extension Machine {
     private static func generic(_ op: UnsafePointer<Op>, _ m: Machine, _ known: Handler?) -> UInt8 {
         let handler = known ?? op.pointee.handler
         let readsCounters = handler.readsCounters
-        m.state.rip = op.pointee.nextAddress
+        // A register-only instruction does not read RIP; the loop stores it if the block ends
+        // there.
+        if !handler.registerOnly { m.state.rip = op.pointee.nextAddress }
         if readsCounters {
             m.core.pointee.instructionsCountedAhead = UInt64(op.pointee.restCount) &+ 1
             m.core.pointee.cyclesCountedAhead = UInt64(op.pointee.restCycles) &+ UInt64(op.pointee.cost)
@@ -140,9 +142,10 @@ extension Machine {
             m.core.pointee.instructionsCountedAhead = 0
             m.core.pointee.cyclesCountedAhead = 0
         }
-        if m.pendingStop != nil { return leave(op, m, .stop) }
+        // No hook runs in the threaded loop, so only a handler that stops by itself can stop.
+        if !handler.registerOnly && m.pendingStop != nil { return leave(op, m, .stop) }
         m.retiredByForm[Int(op.pointee.form)] &+= 1
-        if !handler.neverStores && m.memory.codeWritten { return leave(op, m, .codeWritten) }
+        if !handler.registerOnly && m.memory.codeWritten { return leave(op, m, .codeWritten) }
         return next(op, m)
     }
 }

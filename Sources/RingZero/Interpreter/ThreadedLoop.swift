@@ -45,8 +45,10 @@ extension Machine {
             if handler.isFast {
                 // Fast forms leave RIP alone, except a Jcc; and they cannot change the mode.
                 if handler != .jccNear { state.rip = last.pointee.nextAddress }
-            } else if state.codeMode != mode {
-                return .next
+            } else {
+                // So do the register-only instructions; they may change the mode (MOV to CR0).
+                if handler.registerOnly { state.rip = last.pointee.nextAddress }
+                if state.codeMode != mode { return .next }
             }
             let rip = state.rip
             guard rip != endAddress else { return .next }

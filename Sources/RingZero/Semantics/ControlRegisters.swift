@@ -105,7 +105,7 @@ extension Machine {
     }
 
     /// MOV to CR4: reserved bits are those whose CPUID feature the profile lacks.
-    @inline(__always) func writeCR4(_ value: UInt64) throws(GuestException) {
+    @_transparent func writeCR4(_ value: UInt64) throws(GuestException) {
         let old = state.cr4
         if value >> 32 != 0 { throw fault(.GP) }
         if value & ~facts.cr4Allowed != 0 { throw fault(.GP) }
