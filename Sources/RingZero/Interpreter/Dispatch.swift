@@ -5,7 +5,25 @@ extension Machine {
         try execute(op.handler, op)
     }
 
+    /// `execute` for an Op where it lies: the register-only instructions (`Handler.registerOnly`)
+    /// read their Op in place, with no copy of it; the rest get a copy as `execute` gives them.
+    @inline(__always)
+    func execute(_ handler: Handler, at op: UnsafePointer<Op>) throws(GuestException) {
+        switch handler {
+        case .movToCR: try movToCR(op)
+        case .movFromCR: try movFromCR(op)
+        case .clts: try clts(op)
+        case .lmsw: try lmsw(op)
+        case .rdmsr: try rdmsr(op)
+        case .wrmsr: try wrmsr(op)
+        case .vmxon: try vmxon(op)
+        case .vmxoff: try vmxoff(op)
+        default: try execute(handler, op.pointee)
+        }
+    }
+
     /// `execute` for a handler known where it is called (a threaded handler): the switch folds.
+    /// The register-only instructions take a pointer (`execute(_:at:)`), here to a copy.
     @inline(__always)
     func execute(_ handler: Handler, _ op: Op) throws(GuestException) {
         switch handler {
@@ -79,15 +97,15 @@ extension Machine {
         case .rdtsc: try rdtsc(op)
         case .rdtscp: try rdtscp(op)
         case .int3: throw GuestException.bp
-        case .movToCR: try movToCR(op)
-        case .movFromCR: try movFromCR(op)
-        case .clts: try clts(op)
-        case .lmsw: try lmsw(op)
-        case .rdmsr: try rdmsr(op)
-        case .wrmsr: try wrmsr(op)
+        case .movToCR: var copy = op; try movToCR(&copy)
+        case .movFromCR: var copy = op; try movFromCR(&copy)
+        case .clts: var copy = op; try clts(&copy)
+        case .lmsw: var copy = op; try lmsw(&copy)
+        case .rdmsr: var copy = op; try rdmsr(&copy)
+        case .wrmsr: var copy = op; try wrmsr(&copy)
         case .getsec: try getsec(op)
-        case .vmxon: try vmxon(op)
-        case .vmxoff: try vmxoff(op)
+        case .vmxon: var copy = op; try vmxon(&copy)
+        case .vmxoff: var copy = op; try vmxoff(&copy)
         // Fast forms reached in the generic loop (a hook is registered, or a limit falls inside
         // the block): the generic handlers.
         case .addRR, .addRI: try add(op)

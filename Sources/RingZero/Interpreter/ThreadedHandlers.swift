@@ -129,7 +129,7 @@ extension Machine {
             m.core.pointee.cyclesCountedAhead = UInt64(op.pointee.restCycles) &+ UInt64(op.pointee.cost)
         }
         do throws(GuestException) {
-            if let known { try m.execute(known, op.pointee) } else { try m.execute(op.pointee) }
+            if let known { try m.execute(known, at: op) } else { try m.execute(op.pointee) }
         } catch {
             if readsCounters {
                 m.core.pointee.instructionsCountedAhead = 0

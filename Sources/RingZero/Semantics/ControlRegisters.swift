@@ -20,16 +20,16 @@ extension Machine {
 
     var inVMXOperation: Bool { state.vmx.operation != .none }
 
-    @inline(__always) func movToCR(_ op: Op) throws(GuestException) {
+    @inline(__always) func movToCR(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkPrivileged()
-        var value = readGPR(op.srcReg, 8)
-        if op.codeMode != .bits64 { value &= 0xFFFF_FFFF }
+        var value = readGPR(op.pointee.srcReg, 8)
+        if op.pointee.codeMode != .bits64 { value &= 0xFFFF_FFFF }
         let old: UInt64
-        switch op.cond {
+        switch op.pointee.cond {
         case 0:
             old = state.cr0
             try writeCR0(value)
-            if (old ^ state.cr0) & (CR0.PE | CR0.PG) != 0 { charge(op, as: .movToCR0ModeSwitch) }
+            if (old ^ state.cr0) & (CR0.PE | CR0.PG) != 0 { charge(op.pointee, as: .movToCR0ModeSwitch) }
         case 2:
             old = state.cr2
             state.cr2 = value
@@ -37,7 +37,7 @@ extension Machine {
             old = state.cr3
             try writeCR3(value)
             // With PCIDE = 1, bit 63 asks not to flush the TLB entries of the PCID.
-            if state.cr4 & CR4.PCIDE != 0 && value >> 63 != 0 { charge(op, as: .movToCR3NoFlush) }
+            if state.cr4 & CR4.PCIDE != 0 && value >> 63 != 0 { charge(op.pointee, as: .movToCR3NoFlush) }
         case 4:
             old = state.cr4
             try writeCR4(value)
@@ -45,7 +45,7 @@ extension Machine {
             old = state.cr8
             try writeCR8(value)
         }
-        if hooks.controlRegisterWrite != nil { notifyControlRegisterWrite(Int(op.cond), old, controlRegister(Int(op.cond))) }
+        if hooks.controlRegisterWrite != nil { notifyControlRegisterWrite(Int(op.pointee.cond), old, controlRegister(Int(op.pointee.cond))) }
     }
 
     /// The value of CR0, CR2, CR3, CR4 or CR8.
@@ -59,9 +59,9 @@ extension Machine {
         }
     }
 
-    @inline(__always) func movFromCR(_ op: Op) throws(GuestException) {
+    @inline(__always) func movFromCR(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkPrivileged()
-        writeGPR(op.dstReg, op.codeMode == .bits64 ? 8 : 4, controlRegister(Int(op.cond)))
+        writeGPR(op.pointee.dstReg, op.pointee.codeMode == .bits64 ? 8 : 4, controlRegister(Int(op.pointee.cond)))
     }
 
     /// MOV to CR0: the SDM's #GP(0) conditions, then the IA-32e mode transitions.
@@ -154,7 +154,7 @@ extension Machine {
     }
 
     /// CLTS: CR0.TS := 0, unless VMX operation fixes TS to 1.
-    @inline(__always) func clts(_ op: Op) throws(GuestException) {
+    @inline(__always) func clts(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkPrivileged()
         let old = state.cr0
         let value = old & ~CR0.TS
@@ -166,13 +166,13 @@ extension Machine {
     }
 
     /// LMSW: loads CR0[3:0] (PE, MP, EM, TS) from a 16-bit source; PE can be set, never cleared.
-    @inline(__always) func lmsw(_ op: Op) throws(GuestException) {
+    @inline(__always) func lmsw(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkPrivileged()
         let source: UInt64
-        switch op.dstKind {
-        case .mem: source = readMemory(try linearAddress(op), 2)
-        case .regHigh8: source = (state.gpr[Int(op.dstReg)] >> 8) & 0xFF
-        default: source = readGPR(op.dstReg, 2)
+        switch op.pointee.dstKind {
+        case .mem: source = readMemory(try linearAddress(op.pointee), 2)
+        case .regHigh8: source = (state.gpr[Int(op.pointee.dstReg)] >> 8) & 0xFF
+        default: source = readGPR(op.pointee.dstReg, 2)
         }
         let old = state.cr0
         let value = (old & ~0xF) | (source & 0xF) | (old & CR0.PE)

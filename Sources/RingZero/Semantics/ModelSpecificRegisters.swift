@@ -24,7 +24,7 @@ extension Machine {
         return slot
     }
 
-    @inline(__always) func rdmsr(_ op: Op) throws(GuestException) {
+    @inline(__always) func rdmsr(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkMSRAccess()
         let index = UInt32(truncatingIfNeeded: state.gpr[1])
         if let hook = hooks.rdmsr {
@@ -49,10 +49,10 @@ extension Machine {
         }
         state.gpr[0] = value & 0xFFFF_FFFF
         state.gpr[2] = value >> 32
-        charge(op, as: costs.readForm[slot])
+        charge(op.pointee, as: costs.readForm[slot])
     }
 
-    @inline(__always) func wrmsr(_ op: Op) throws(GuestException) {
+    @inline(__always) func wrmsr(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkMSRAccess()
         let index = UInt32(truncatingIfNeeded: state.gpr[1])
         let value = (state.gpr[2] << 32) | (state.gpr[0] & 0xFFFF_FFFF)
@@ -107,6 +107,6 @@ extension Machine {
             // Writable only in SMM, which is not modelled.
             throw fault(.GP)
         }
-        charge(op, as: costs.writeForm[slot])
+        charge(op.pointee, as: costs.writeForm[slot])
     }
 }

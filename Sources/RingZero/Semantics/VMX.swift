@@ -33,14 +33,14 @@ extension Machine {
         state.cr0 & CR0.PE != 0 && state.rflags & RFLAGS.VM == 0 && !(state.inIA32eMode && !state.cs.l)
     }
 
-    @inline(__always) func vmxon(_ op: Op) throws(GuestException) {
+    @inline(__always) func vmxon(_ op: UnsafePointer<Op>) throws(GuestException) {
         // Without VMX (CPUID.1:ECX[5] = 0) the opcode does not exist.
         if !facts.hasVMX || !vmxModeAllowed || state.cr4 & CR4.VMXE == 0 { throw GuestException.ud }
         if state.vmx.operation == .root {
             // In VMX root operation the operand is not read.
             if state.cpl > 0 { throw fault(.GP) }
             vmFail(15)
-            charge(op, as: .vmxonFail)
+            charge(op.pointee, as: .vmxonFail)
             return
         }
         if state.cpl > 0 { throw fault(.GP) }
@@ -54,18 +54,18 @@ extension Machine {
         let enable = state.smx.operation ? FeatureControl.enableVMXInsideSMX : FeatureControl.enableVMXOutsideSMX
         if featureControl & enable == 0 { throw fault(.GP) }
 
-        let pointer = readMemory(try linearAddress(op), 8)
+        let pointer = readMemory(try linearAddress(op.pointee), 8)
         let basic = facts.vmxBasic
         if pointer & 0xFFF != 0 || pointer >> UInt64(facts.maxPhysicalAddress) != 0
             || (basic & (1 << 48) != 0 && pointer >> 32 != 0) {
             vmFailInvalid()
-            charge(op, as: .vmxonFail)
+            charge(op.pointee, as: .vmxonFail)
             return
         }
         let revision = readMemory(pointer, 4)
         if revision & 0x7FFF_FFFF != basic & 0x7FFF_FFFF || revision & 0x8000_0000 != 0 {
             vmFailInvalid()
-            charge(op, as: .vmxonFail)
+            charge(op.pointee, as: .vmxonFail)
             return
         }
         state.vmx.operation = .root
@@ -77,7 +77,7 @@ extension Machine {
         if hooks.transition != nil { notifyTransition(.vmxOn(vmxonPointer: pointer)) }
     }
 
-    @inline(__always) func vmxoff(_ op: Op) throws(GuestException) {
+    @inline(__always) func vmxoff(_ op: UnsafePointer<Op>) throws(GuestException) {
         if !facts.hasVMX || state.vmx.operation == .none || !vmxModeAllowed { throw GuestException.ud }
         if state.cpl > 0 { throw fault(.GP) }
         if state.vmx.dualMonitor {
