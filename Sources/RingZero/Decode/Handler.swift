@@ -49,6 +49,16 @@ public enum Handler: UInt8, Sendable, CaseIterable {
         }
     }
 
+    /// The fast forms that close loops (`dec rcx; jnz`, `cmp; jb`, `test; jz`, `sub; jnz`):
+    /// their threaded handlers run a closing Jcc right after them themselves. The others leave
+    /// it to the Jcc's own handler, which keeps theirs small (no call, so no registers to save).
+    var setsLoopCondition: Bool {
+        switch self {
+        case .decR, .incR, .cmpRR, .cmpRI, .testRR, .testRI, .subRR, .subRI: true
+        default: false
+        }
+    }
+
     /// Whether this is a fast form (they are the last cases of the enum).
     @inline(__always) var isFast: Bool { rawValue >= Handler.addRR.rawValue }
 

@@ -11,57 +11,44 @@
 /// drops blocks all the time, and SipHash would cost more than the decoding). Every block the
 /// maps drop is also cleared from the direct-mapped table.
 final class OpCache {
-    /// 24 bytes: the loop copies blocks around, and the direct-mapped table holds 4096.
+    /// 32 bytes: the loop copies blocks around, and the direct-mapped table holds 4096.
     struct Block {
         private var start32: Int32
         private var count32: Int32
         /// The most the block's Ops can cost together (each at its dearest variant), for the
         /// block-level cycle-limit check.
         var cost: UInt64
-        /// For a block of fast forms only (`allFast`): the cycles its Ops cost as decoded, and
-        /// how many are ALU forms (the rest are Jcc), so the all-fast loop can count the whole
-        /// block at once. Zero otherwise.
-        private var fastCycles32: UInt32
-        private var fastALU8: UInt8
-        private(set) var allFast: Bool
-        /// Whether the threaded loop may run the block: its Ops' decoded costs add up to
-        /// `baseCycles` and fit the Ops' 32-bit `restCycles`.
-        private(set) var threaded: Bool
-        /// What the block's Ops cost as decoded, added up.
+        /// What the block's Ops cost as decoded, added up: what the threaded loop counts when
+        /// it enters the block.
         var baseCycles: UInt64
         /// How many of its Ops are fast ALU forms and fast Jcc (whatever the rest are): the
         /// threaded loop counts them by form when it enters the block.
-        private var threadedALU8: UInt8
-        private var threadedJcc8: UInt8
-        var threadedALU: UInt64 { UInt64(threadedALU8) }
-        var threadedJcc: UInt64 { UInt64(threadedJcc8) }
+        private var fastALU8: UInt8
+        private var fastJcc8: UInt8
+        /// Whether the threaded loop may run the block: its Ops record what follows each of
+        /// them (`Op.restCount`...), which they do unless the costs overflow 32 bits.
+        private(set) var threaded: Bool
 
-        init(start: Int, count: Int, cost: UInt64, fastCycles: UInt64 = 0, fastALU: Int = 0, allFast: Bool = false,
-             baseCycles: UInt64 = 0, threaded: Bool = false, fastJcc: Int = 0) {
+        init(start: Int, count: Int, cost: UInt64, baseCycles: UInt64 = 0, fastALU: Int = 0, fastJcc: Int = 0,
+             threaded: Bool = false) {
             start32 = Int32(start)
             count32 = Int32(count)
             self.cost = cost
-            // A profile with enormous ALU costs does without the shortcut.
-            let fits = allFast && fastCycles <= UInt64(UInt32.max)
-            fastCycles32 = fits ? UInt32(fastCycles) : 0
-            fastALU8 = fits ? UInt8(fastALU) : 0
-            self.allFast = fits
             self.baseCycles = baseCycles
-            threadedALU8 = UInt8(truncatingIfNeeded: fastALU)
-            threadedJcc8 = UInt8(truncatingIfNeeded: fastJcc)
+            fastALU8 = UInt8(truncatingIfNeeded: fastALU)
+            fastJcc8 = UInt8(truncatingIfNeeded: fastJcc)
             self.threaded = threaded && baseCycles <= UInt64(UInt32.max)
         }
 
         init(start: Int, count: Int, totals: Totals) {
-            self.init(start: start, count: count, cost: totals.worstCaseCost, fastCycles: totals.fastCycles,
-                      fastALU: totals.fastALU, allFast: totals.allFast, baseCycles: totals.baseCycles, threaded: totals.restsRecorded,
-                      fastJcc: totals.fastJcc)
+            self.init(start: start, count: count, cost: totals.worstCaseCost, baseCycles: totals.baseCycles,
+                      fastALU: totals.fastALU, fastJcc: totals.fastJcc, threaded: totals.restsRecorded)
         }
 
         var start: Int { Int(start32) }
         var count: Int { Int(count32) }
-        var fastCycles: UInt64 { UInt64(fastCycles32) }
         var fastALU: UInt64 { UInt64(fastALU8) }
+        var fastJcc: UInt64 { UInt64(fastJcc8) }
     }
 
     /// Everything that changes, behind one stable pointer: a class's stored `var`s would carry
@@ -163,11 +150,9 @@ final class OpCache {
     /// The totals the loops use for Ops `start..<start + count` of the arena.
     struct Totals {
         var worstCaseCost: UInt64 = 0
-        var fastCycles: UInt64 = 0
+        var baseCycles: UInt64 = 0
         var fastALU = 0
         var fastJcc = 0
-        var allFast = true
-        var baseCycles: UInt64 = 0
         /// Whether every Op's `restCount` and `restCycles` were filled in for this block.
         var restsRecorded = false
 
@@ -175,10 +160,7 @@ final class OpCache {
             worstCaseCost &+= UInt64(worstCase)
             baseCycles &+= UInt64(op.cost)
             if op.handler.isFast {
-                fastCycles &+= UInt64(op.cost)
                 if op.form == CostForm.alu.rawValue { fastALU += 1 } else { fastJcc += 1 }
-            } else {
-                allFast = false
             }
         }
     }

@@ -10,8 +10,8 @@ extension Machine {
     }
 
     /// The dispatch loop. A before-instruction hook is honoured only in the generic loop; the
-    /// all-fast and threaded loops, which run whenever no hook is registered and the block fits
-    /// the limits, have no trace of it.
+    /// threaded loop, which runs whenever no hook is registered and the block fits the limits,
+    /// has no trace of it.
     private func dispatch(_ options: RunOptions, instrumented: Bool) -> RunOutcome {
         var faults: [FaultRecord] = []
         swap(&faults, &core.pointee.faultBuffer)
@@ -81,10 +81,6 @@ extension Machine {
             }
             // Limits are checked once per block when the whole block fits in what is left.
             let fits = fitsLimits(block, options, faults: faults.count)
-            if fits && !hooked && block.allFast {
-                runAllFastBlocks(block, mode: mode, options, faults: faults.count)
-                continue
-            }
             if fits && !hooked && block.threaded {
                 switch runThreaded(block, mode: mode, options, &faults) {
                 case .next, .nextBlock: continue
@@ -115,55 +111,14 @@ extension Machine {
         }
     }
 
-    /// Blocks of fast forms only, chained for as long as the next block is one too and fits
-    /// the limits. Nothing in them can fault, stop or read the counters, so the loop is the
-    /// dispatch alone, and each block is counted at once from the totals decoding recorded.
-    @inline(never)
-    private func runAllFastBlocks(_ first: OpCache.Block, mode: CodeMode, _ options: RunOptions, faults: Int) {
-        // Nothing here decodes, so the arena stays where it is; the counters stay in locals
-        // until the loop leaves (a not-taken Jcc's `charge` works on the machine's and adds up).
-        let ops = cache.base
-        var block = first
-        var retired: UInt64 = 0, cycles: UInt64 = 0, alu: UInt64 = 0
-        while true {
-            var index = block.start
-            let end = block.start + block.count
-            while index < end {
-                _ = executeFast(ops + index)
-                index += 1
-            }
-            let last = ops[end - 1]
-            if last.handler != .jccNear { state.rip = last.nextAddress }
-            retired &+= UInt64(block.count)
-            cycles &+= block.fastCycles
-            alu &+= block.fastALU
-            let rip = state.rip
-            if rip == endAddress { break }
-            // A loop back to the block's own start needs no lookup.
-            if rip != ops[block.start].address {
-                guard let next = cache.block(at: rip, mode: mode), next.allFast else { break }
-                block = next
-            }
-            guard fitsLimits(block, options, faults: faults, pending: retired, pendingCycles: cycles) else { break }
-        }
-        instructionCount &+= retired
-        cycleCount &+= cycles
-        retiredByForm[Int(CostForm.alu.rawValue)] &+= alu
-        retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= retired &- alu
-    }
-
     /// Whether all of `block` can run before either limit: then they are not checked inside it.
-    /// Exceptions taken under `--on-fault continue` count with the retired instructions;
-    /// `pending` and `pendingCycles` are what a loop has counted in locals and not yet added to
-    /// the machine's counters.
+    /// Exceptions taken under `--on-fault continue` count with the retired instructions.
     @inline(__always)
-    func fitsLimits(_ block: OpCache.Block, _ options: RunOptions, faults: Int,
-                            pending: UInt64 = 0, pendingCycles: UInt64 = 0) -> Bool {
+    func fitsLimits(_ block: OpCache.Block, _ options: RunOptions, faults: Int) -> Bool {
         let maxCycles = options.maxCycles ?? .max
-        let now = cycleCount &+ pendingCycles
-        let cycles = now &+ block.cost
-        return instructionCount &+ pending &+ UInt64(faults) &+ UInt64(block.count) <= options.maxInstructions
-            && cycles <= maxCycles && cycles >= now
+        let cycles = cycleCount &+ block.cost
+        return instructionCount &+ UInt64(faults) &+ UInt64(block.count) <= options.maxInstructions
+            && cycles <= maxCycles && cycles >= cycleCount
     }
 
     /// What the loop does after one generic instruction.

@@ -73,7 +73,9 @@ extension Machine {
     @inline(__always)
     private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
         _ = m.executeFast(handler, op)
-        if op.pointee.restCount == 1 && op[1].handler == .jccNear { return closeBlock(op + 1, m) }
+        if handler.setsLoopCondition && op.pointee.restCount == 1 && op[1].handler == .jccNear {
+            return closeBlock(op + 1, m)
+        }
         return next(op, m)
     }
 

@@ -14,7 +14,7 @@ extension Machine {
         let ops = cache.base
         var block = first
         var entry = UnsafePointer(ops + block.start)
-        var count = UInt64(block.count), cycles = block.baseCycles, alu = block.threadedALU, jcc = block.threadedJcc
+        var count = UInt64(block.count), cycles = block.baseCycles, alu = block.fastALU, jcc = block.fastJcc
         while true {
             instructionCount &+= count
             cycleCount &+= cycles
@@ -61,8 +61,8 @@ extension Machine {
             entry = UnsafePointer(ops + block.start)
             count = UInt64(block.count)
             cycles = block.baseCycles
-            alu = block.threadedALU
-            jcc = block.threadedJcc
+            alu = block.fastALU
+            jcc = block.fastJcc
         }
     }
 
@@ -128,8 +128,8 @@ struct SelfLoop {
         address = first.pointee.address
         count = UInt64(block.count)
         baseCycles = block.baseCycles
-        fastALU = block.threadedALU
-        fastJcc = block.threadedJcc
+        fastALU = block.fastALU
+        fastJcc = block.fastJcc
         let used = count &+ UInt64(faults)
         let maxCycles = options.maxCycles ?? .max
         guard options.maxInstructions >= used, maxCycles >= block.cost else { return }
