@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import RingZero
 
@@ -148,6 +149,45 @@ import Testing
         #expect(o.reason == .end && o.rip == 0x1000 + 71 * 3 && m.instructionCount == 71)
         let (n, p) = try run(programs[1], options: RunOptions(maxInstructions: 10_000))
         #expect(p.reason == .hlt && n.instructionCount == 68 && n.state.rip == 0x1000 + 5 + 130 + 3)
+    }
+
+    /// A cached Op records where it sits in its block (what follows it there); that is not part
+    /// of the instruction, so it equals the same instruction decoded afresh.
+    @Test func cachedOpsEqualFreshDecodes() throws {
+        let m = try makeMachine("48 ff c0 48 ff c3 0f 32 f4")
+        let block = m.decodeBlock(at: 0x1000, mode: .bits64)
+        #expect(block.count == 4 && m.cache.base[block.start].restCount == 3)
+        var address: UInt64 = 0x1000
+        for i in 0..<block.count {
+            let cached = m.cache.base[block.start + i]
+            #expect(cached == m.decodeOne(at: address, mode: .bits64, fastForms: true))
+            address = cached.nextAddress
+        }
+    }
+
+    /// A debug build compiles the threaded handlers' calls to the next Op's handler as calls,
+    /// not jumps, so a block that loops to itself nests a frame per Op it runs before returning
+    /// to the loop; `SelfLoop` bounds that to 128 Ops. A 62-instruction loop body run on a
+    /// thread with a small stack must finish (without the bound it nested 17 x 62 Ops).
+    @Test func longSelfLoopsRunOnASmallStack() throws {
+        // mov ecx, 300; l: 60 x inc eax; dec ecx; jnz l; hlt
+        let code = "b9 2c 01 00 00 " + String(repeating: "ff c0 ", count: 60) + "ff c9 75 84 f4"
+        final class Outcome: @unchecked Sendable { var rax: UInt64 = 0; var reason: StopReason?; var count: UInt64 = 0 }
+        let outcome = Outcome()
+        let m = try makeMachine(code)
+        nonisolated(unsafe) let machine = m
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            let o = machine.run()
+            outcome.reason = o.reason
+            outcome.rax = machine.state[.rax]
+            outcome.count = machine.instructionCount
+            done.signal()
+        }
+        thread.stackSize = 256 * 1024
+        thread.start()
+        done.wait()
+        #expect(outcome.reason == .hlt && outcome.rax == 300 * 60 && outcome.count == 1 + 300 * 62 + 1)
     }
 
     @Test func memoryOutsideGuestMemoryReadsOnes() throws {

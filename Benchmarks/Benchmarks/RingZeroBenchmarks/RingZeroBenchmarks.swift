@@ -108,7 +108,7 @@ let benchmarks: @Sendable () -> Void = {
     // 2. "HotLoop.<name>": W1-W4's loops on a machine built once, in the benchmark's setup. One
     //    benchmark iteration is what `WorkloadRunner` times per repetition: restore the start
     //    snapshot, set the loop counter, run to HLT. Nothing else is inside the measurement, so
-    //    its malloc count is the interpreter's own per run (restore plus the cached fast loop).
+    //    its malloc count is the interpreter's own per run (restore plus the threaded loop over cached blocks).
     for workload in HotLoop.workloads {
         let metrics = standardMetrics + [RingZeroMetric.guestInstructions, RingZeroMetric.modelledCycles,
                                          RingZeroMetric.guestInstructionsPerSecond, RingZeroMetric.picosecondsPerInstruction]

@@ -104,6 +104,18 @@ public struct Op: Sendable, Equatable {
 
     /// The address of the next instruction.
     @inline(__always) public var nextAddress: UInt64 { address &+ UInt64(length) }
+
+    /// The instruction an Op stands for: every field but where it sits in a cached block
+    /// (`restCount`, `restFastALU`, `restCycles`), so that an Op a hook sees in the cache equals
+    /// the same instruction decoded afresh.
+    public static func == (a: Op, b: Op) -> Bool {
+        a.handler == b.handler && a.length == b.length && a.size == b.size && a.srcSize == b.srcSize
+            && a.dstKind == b.dstKind && a.dstReg == b.dstReg && a.srcKind == b.srcKind && a.srcReg == b.srcReg
+            && a.cond == b.cond && a.prefixes == b.prefixes && a.memBase == b.memBase && a.memIndex == b.memIndex
+            && a.memScale == b.memScale && a.addressSize == b.addressSize && a.segment == b.segment
+            && a.codeMode == b.codeMode && a.cost == b.cost && a.form == b.form && a.instructionID == b.instructionID
+            && a.disp == b.disp && a.imm == b.imm && a.address == b.address
+    }
 }
 
 /// Segment of a memory operand. Bases are 0 except FS and GS in 64-bit mode.

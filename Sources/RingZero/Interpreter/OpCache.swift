@@ -29,8 +29,7 @@ final class OpCache {
         /// them (`Op.restCount`...), which they do unless the costs overflow 32 bits.
         private(set) var threaded: Bool
 
-        init(start: Int, count: Int, cost: UInt64, baseCycles: UInt64 = 0, fastALU: Int = 0, fastJcc: Int = 0,
-             threaded: Bool = false) {
+        init(start: Int, count: Int, cost: UInt64, baseCycles: UInt64, fastALU: Int, fastJcc: Int, threaded: Bool) {
             start32 = Int32(start)
             count32 = Int32(count)
             self.cost = cost
@@ -90,7 +89,7 @@ final class OpCache {
         slotKeys = .allocate(capacity: Self.slots)
         slotKeys.initialize(repeating: 0, count: Self.slots)
         slotBlocks = .allocate(capacity: Self.slots)
-        slotBlocks.initialize(repeating: Block(start: 0, count: 0, cost: 0), count: Self.slots)
+        slotBlocks.initialize(repeating: Block(start: 0, count: 0, totals: Totals()), count: Self.slots)
     }
 
     deinit {

@@ -72,7 +72,7 @@ extension Machine {
     /// the Jcc itself: one dispatch fewer per loop iteration.
     @inline(__always)
     private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
-        _ = m.executeFast(handler, op)
+        m.executeFast(handler, op)
         if handler.setsLoopCondition && op.pointee.restCount == 1 && op[1].handler == .jccNear {
             return closeBlock(op + 1, m)
         }
@@ -84,7 +84,7 @@ extension Machine {
     /// otherwise the loop goes on from RIP.
     @inline(__always)
     private static func closeBlock(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
-        _ = m.executeFast(.jccNear, op)
+        m.executeFast(.jccNear, op)
         let core = m.core
         guard core.pointee.selfLoop.turnsLeft > 0, m.state.rip == core.pointee.selfLoop.address,
               m.instructionCount <= core.pointee.selfLoop.instructionCeiling,
@@ -99,8 +99,9 @@ extension Machine {
     }
 
     /// Go on with the block's next Op, if there is one: a call in tail position, so each
-    /// handler's own indirect jump picks the next one (when the compiler makes it a jump; if
-    /// not, the depth is still at most a block's 64 Ops).
+    /// handler's own indirect jump picks the next one. An optimized build makes it a jump; a
+    /// debug build makes it a call, so the depth is a block's Ops (at most 64) times the turns
+    /// of a self-loop, which `SelfLoop` bounds to 128 Ops in all.
     @inline(__always)
     private static func next(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
         if op.pointee.restCount == 0 { return ThreadedStatus.next.rawValue }

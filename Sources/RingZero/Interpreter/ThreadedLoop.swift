@@ -117,9 +117,11 @@ struct SelfLoop {
     /// `fitsLimits`, solved for the counters once).
     var instructionCeiling: UInt64 = 0
     var cycleCeiling: UInt64 = 0
-    /// How many more times. Bounded, so that even a build in which the handlers' calls to the
-    /// next one were not compiled as jumps returns to the loop before the stack grows far.
+    /// How many more times. Bounded, so that a debug build, whose handlers call the next one
+    /// instead of jumping to it, returns to the loop before the stack holds frames for more
+    /// than 128 Ops (16 turns of a loop of up to 8 instructions, 2 of one of 64).
     var turnsLeft = 0
+    static let nestedOpsLimit = 128
 
     init() {}
 
@@ -135,6 +137,6 @@ struct SelfLoop {
         guard options.maxInstructions >= used, maxCycles >= block.cost else { return }
         instructionCeiling = options.maxInstructions - used
         cycleCeiling = maxCycles - block.cost
-        turnsLeft = 16
+        turnsLeft = min(16, Self.nestedOpsLimit / block.count)
     }
 }

@@ -1,19 +1,15 @@
-// The register-only 32- and 64-bit forms of the commonest integer instructions, run inline by
-// the dispatch loop. Each computes exactly what its generic handler (Arithmetic.swift,
+// The register-only 32- and 64-bit forms of the commonest integer instructions, each inlined
+// into its own threaded handler (ThreadedHandlers.swift). Each computes exactly what its generic handler (Arithmetic.swift,
 // DataMovement.swift, ControlFlow.swift) does for that form, with no operand-kind or size
 // switch and nothing that can fault; the reference path decodes without them, so the fast and
 // reference paths agreeing (RobustnessTests, the fuzzer) checks them against the generic ones.
 
 extension Machine {
-    /// Run `op` if it has a fast form; false when it has none (the loop then takes the
-    /// generic path). Only a Jcc sets RIP: the loop stores the others' next address when
-    /// something could read it.
-    @inline(__always) func executeFast(_ op: UnsafePointer<Op>) -> Bool {
-        executeFast(op.pointee.handler, op)
-    }
-
-    /// `executeFast` for a handler known where it is called (the threaded handlers: one
-    /// function per fast form, the switch folded away).
+    /// Run `op` as the fast form `handler`, known where it is called (a threaded handler per
+    /// fast form, so the switch folds away); false for a handler that is no fast form. Only a
+    /// Jcc sets RIP: the threaded loop stores the others' next address when a block ends on
+    /// one.
+    @discardableResult
     @inline(__always) func executeFast(_ handler: Handler, _ op: UnsafePointer<Op>) -> Bool {
         switch handler {
         case .addRR: fastArithmetic(op, .add, fastSource(op)) { $0 &+ $1 }
