@@ -133,6 +133,10 @@ import Testing
         #expect(m.state.vmx.operation == .root && m.state.vmx.vmxonPointer == 0x3000 && m.state.vmx.currentVMCS == .max)
         // VMsucceed clears the six status flags and keeps DF.
         #expect(m.state.rflags == 0x402)
+        // Read by the next instructions of the same block too: PUSHF (all of RFLAGS) and SETZ
+        // (ZF alone, which the pending flags answer without materializing them).
+        let (q, r) = try run(vmxonRAX + " 9c 5b 0f 94 c1", state: vmxReady()) { $0.state.rflags = 0xCD7; $0.state[.rcx] = 0xFF }
+        #expect(r.reason == .end && q.state[.rbx] == 0x402 && q.state[.rcx] == 0)
         let (n, p) = try run(vmxonRAX + " 0f 01 c4", state: vmxReady())
         #expect(p.reason == .end && n.state.vmx.operation == .none)
     }
