@@ -24,8 +24,8 @@ public enum Handler: UInt8, Sendable, CaseIterable {
     // The privileged families of the mission
     case movToCR, movFromCR, clts, lmsw, rdmsr, wrmsr, getsec, vmxon, vmxoff
     // Register-only 32- and 64-bit forms of the commonest integer instructions, each with a
-    // threaded handler of its own (FastPaths.swift, ThreadedHandlers.swift). Each means exactly what its generic handler
-    // does; the reference path never produces them, so it checks them.
+    // threaded handler of its own (FastPaths.swift, ThreadedHandlers.swift). Each means exactly
+    // what its generic handler does; the reference path never produces them, so it checks them.
     case addRR, addRI, subRR, subRI, andRR, andRI, orRR, orRI, xorRR, xorRI, cmpRR, cmpRI, testRR, testRI
     case movRR, movRI, incR, decR, jccNear
 

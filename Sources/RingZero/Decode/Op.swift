@@ -105,6 +105,9 @@ public struct Op: Sendable, Equatable {
     /// The address of the next instruction.
     @inline(__always) public var nextAddress: UInt64 { address &+ UInt64(length) }
 
+    /// A fast form counted as `alu` (the other fast form, a Jcc, as `branch taken`).
+    @inline(__always) var isFastALU: Bool { handler.isFast && form == CostForm.alu.rawValue }
+
     /// The instruction an Op stands for: every field but where it sits in a cached block
     /// (`restCount`, `restFastALU`, `restCycles`), so that an Op a hook sees in the cache equals
     /// the same instruction decoded afresh.

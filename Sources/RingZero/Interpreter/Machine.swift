@@ -256,9 +256,6 @@ struct MachineCore {
     /// threaded loop to take.
     var threadedError = GuestException.ud
     var threadedStop: UnsafePointer<Op>?
-    /// Whether the rest of the block after `threadedStop` may not run as decoded (the Op
-    /// stopped the run, or wrote into code).
-    var restIsStale = false
     /// What the threaded loop has counted for the instruction running and those after it in
     /// its block, set only while a handler that reads the counters runs (zero otherwise):
     /// the TSC and the REP budgets take it off. Stored, not subtracted from the counters and

@@ -26,22 +26,18 @@ final class OpCache {
         private var fastALU8: UInt8
         private var fastJcc8: UInt8
         /// Whether the threaded loop may run the block: its Ops record what follows each of
-        /// them (`Op.restCount`...), which they do unless the costs overflow 32 bits.
+        /// them (`Op.restCount`...), which they do unless the costs overflow 32 bits
+        /// (`Totals.restsFit`).
         private(set) var threaded: Bool
 
-        init(start: Int, count: Int, cost: UInt64, baseCycles: UInt64, fastALU: Int, fastJcc: Int, threaded: Bool) {
+        init(start: Int, count: Int, totals: Totals) {
             start32 = Int32(start)
             count32 = Int32(count)
-            self.cost = cost
-            self.baseCycles = baseCycles
-            fastALU8 = UInt8(truncatingIfNeeded: fastALU)
-            fastJcc8 = UInt8(truncatingIfNeeded: fastJcc)
-            self.threaded = threaded && baseCycles <= UInt64(UInt32.max)
-        }
-
-        init(start: Int, count: Int, totals: Totals) {
-            self.init(start: start, count: count, cost: totals.worstCaseCost, baseCycles: totals.baseCycles,
-                      fastALU: totals.fastALU, fastJcc: totals.fastJcc, threaded: totals.restsRecorded)
+            cost = totals.worstCaseCost
+            baseCycles = totals.baseCycles
+            fastALU8 = UInt8(truncatingIfNeeded: totals.fastALU)
+            fastJcc8 = UInt8(truncatingIfNeeded: totals.fastJcc)
+            threaded = totals.restsFit
         }
 
         var start: Int { Int(start32) }
@@ -152,26 +148,22 @@ final class OpCache {
         var baseCycles: UInt64 = 0
         var fastALU = 0
         var fastJcc = 0
-        /// Whether every Op's `restCount` and `restCycles` were filled in for this block.
-        var restsRecorded = false
+
+        /// Whether what follows each Op fits its fields (`Op.restCycles` has 32 bits): then
+        /// `decodeBlock` records it, and the threaded loop may run the block.
+        var restsFit: Bool { baseCycles <= UInt64(UInt32.max) }
 
         @inline(__always) mutating func add(_ op: Op, worstCase: UInt32) {
             worstCaseCost &+= UInt64(worstCase)
             baseCycles &+= UInt64(op.cost)
-            if op.handler.isFast {
-                if op.form == CostForm.alu.rawValue { fastALU += 1 } else { fastJcc += 1 }
-            }
+            if op.isFastALU { fastALU += 1 } else if op.handler.isFast { fastJcc += 1 }
         }
     }
 
     /// Make the `n` Ops written at `reserve`'s pointer the block at `address`.
     func commit(_ n: Int, at address: UInt64, mode: CodeMode, memory: PhysicalMemory, totals: Totals) -> Block {
-        let block = register(start: count, count: n, at: address, mode: mode, memory: memory, totals: totals)
+        let start = count
         state.pointee.count += n
-        return block
-    }
-
-    private func register(start: Int, count n: Int, at address: UInt64, mode: CodeMode, memory: PhysicalMemory, totals: Totals) -> Block {
         let block = Block(start: start, count: n, totals: totals)
         let key = Self.key(address, mode)
         blocks.set(key, block)

@@ -115,9 +115,15 @@ extension Machine {
     /// Exceptions taken under `--on-fault continue` count with the retired instructions.
     @inline(__always)
     func fitsLimits(_ block: OpCache.Block, _ options: RunOptions, faults: Int) -> Bool {
+        fitsLimits(instructions: UInt64(block.count), cost: block.cost, options, faults: faults)
+    }
+
+    /// Whether `instructions` more, costing at most `cost` cycles, can run before either limit.
+    @inline(__always)
+    func fitsLimits(instructions: UInt64, cost: UInt64, _ options: RunOptions, faults: Int) -> Bool {
         let maxCycles = options.maxCycles ?? .max
-        let cycles = cycleCount &+ block.cost
-        return instructionCount &+ UInt64(faults) &+ UInt64(block.count) <= options.maxInstructions
+        let cycles = cycleCount &+ cost
+        return instructionCount &+ UInt64(faults) &+ instructions <= options.maxInstructions
             && cycles <= maxCycles && cycles >= cycleCount
     }
 
@@ -229,17 +235,16 @@ extension Machine {
             if pc >> 12 != page || pc == endAddress { break }
         }
         // What follows each Op in the block, for the threaded loop's counting up front.
-        if totals.baseCycles <= UInt64(UInt32.max) {
+        if totals.restsFit {
             var count: UInt8 = 0, fastALU: UInt8 = 0, cycles: UInt32 = 0
             for i in stride(from: n - 1, through: 0, by: -1) {
                 slots[i].restCount = count
                 slots[i].restFastALU = fastALU
                 slots[i].restCycles = cycles
                 count &+= 1
-                if slots[i].handler.isFast && slots[i].form == CostForm.alu.rawValue { fastALU &+= 1 }
+                if slots[i].isFastALU { fastALU &+= 1 }
                 cycles &+= slots[i].cost
             }
-            totals.restsRecorded = true
         }
         return cache.commit(n, at: address, mode: mode, memory: memory, totals: totals)
     }

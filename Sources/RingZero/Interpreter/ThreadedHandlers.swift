@@ -91,10 +91,8 @@ extension Machine {
               m.cycleCount <= core.pointee.selfLoop.cycleCeiling,
               let first = core.pointee.selfLoop.first else { return ThreadedStatus.next.rawValue }
         core.pointee.selfLoop.turnsLeft -= 1
-        m.instructionCount &+= core.pointee.selfLoop.count
-        m.cycleCount &+= core.pointee.selfLoop.baseCycles
-        m.retiredByForm[Int(CostForm.alu.rawValue)] &+= core.pointee.selfLoop.fastALU
-        m.retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= core.pointee.selfLoop.fastJcc
+        m.countEntered(instructions: core.pointee.selfLoop.count, cycles: core.pointee.selfLoop.baseCycles,
+                       fastALU: core.pointee.selfLoop.fastALU, fastJcc: core.pointee.selfLoop.fastJcc)
         return core.pointee.threadedTable[Int(first.pointee.handler.rawValue)](first, m)
     }
 
@@ -107,6 +105,13 @@ extension Machine {
         if op.pointee.restCount == 0 { return ThreadedStatus.next.rawValue }
         let following = op + 1
         return m.core.pointee.threadedTable[Int(following.pointee.handler.rawValue)](following, m)
+    }
+
+    /// The counters are exact again once the handler that read them is done.
+    @inline(__always)
+    private static func clearCountedAhead(_ m: Machine) {
+        m.core.pointee.instructionsCountedAhead = 0
+        m.core.pointee.cyclesCountedAhead = 0
     }
 
     /// Leave the block at `op`.
@@ -134,17 +139,11 @@ extension Machine {
         do throws(GuestException) {
             if let known { try m.execute(known, at: op) } else { try m.execute(op.pointee) }
         } catch {
-            if readsCounters {
-                m.core.pointee.instructionsCountedAhead = 0
-                m.core.pointee.cyclesCountedAhead = 0
-            }
+            if readsCounters { clearCountedAhead(m) }
             m.core.pointee.threadedError = error
             return leave(op, m, .exception)
         }
-        if readsCounters {
-            m.core.pointee.instructionsCountedAhead = 0
-            m.core.pointee.cyclesCountedAhead = 0
-        }
+        if readsCounters { clearCountedAhead(m) }
         // No hook runs in the threaded loop, so only a handler that stops by itself can stop.
         if !handler.registerOnly && m.pendingStop != nil { return leave(op, m, .stop) }
         m.retiredByForm[Int(op.pointee.form)] &+= 1

@@ -16,10 +16,7 @@ extension Machine {
         var entry = UnsafePointer(ops + block.start)
         var count = UInt64(block.count), cycles = block.baseCycles, alu = block.fastALU, jcc = block.fastJcc
         while true {
-            instructionCount &+= count
-            cycleCount &+= cycles
-            retiredByForm[Int(CostForm.alu.rawValue)] &+= alu
-            retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= jcc
+            countEntered(instructions: count, cycles: cycles, fastALU: alu, fastJcc: jcc)
             let start = UnsafePointer(ops + block.start)
             let last = start + (block.count - 1)
             if entry == start && last.pointee.handler == .jccNear && UInt64(bitPattern: last.pointee.imm) == start.pointee.address
@@ -30,9 +27,10 @@ extension Machine {
             }
             let status = table[Int(entry.pointee.handler.rawValue)](entry, self)
             if status != ThreadedStatus.next.rawValue {
-                let step = leaveThreaded(status, options, &faults)
-                guard case .nextBlock = step, let p = core.pointee.threadedStop, p.pointee.restCount > 0,
-                      !core.pointee.restIsStale, fitsLimits(block, options, faults: faults.count, rest: p.pointee)
+                let (step, restRuns) = leaveThreaded(status, options, &faults)
+                // The block's dearest cost stands in for the rest's.
+                guard restRuns, let p = core.pointee.threadedStop, p.pointee.restCount > 0,
+                      fitsLimits(instructions: UInt64(p.pointee.restCount), cost: block.cost, options, faults: faults.count)
                 else { return step }
                 entry = p + 1
                 count = UInt64(p.pointee.restCount)
@@ -66,21 +64,22 @@ extension Machine {
         }
     }
 
-    /// Whether the rest of `block` after `op` can run before either limit (the block's
-    /// dearest cost stands in for the rest's).
+    /// Count a block (or the rest of one) being entered: its instructions, its cycles as
+    /// decoded, and its fast forms by form; what does not retire is taken back on the way out.
     @inline(__always)
-    private func fitsLimits(_ block: OpCache.Block, _ options: RunOptions, faults: Int, rest op: Op) -> Bool {
-        let maxCycles = options.maxCycles ?? .max
-        let cycles = cycleCount &+ block.cost
-        return instructionCount &+ UInt64(faults) &+ UInt64(op.restCount) <= options.maxInstructions
-            && cycles <= maxCycles && cycles >= cycleCount
+    func countEntered(instructions: UInt64, cycles: UInt64, fastALU: UInt64, fastJcc: UInt64) {
+        instructionCount &+= instructions
+        cycleCount &+= cycles
+        retiredByForm[Int(CostForm.alu.rawValue)] &+= fastALU
+        retiredByForm[Int(CostForm.branchTaken.rawValue)] &+= fastJcc
     }
 
     /// A handler did not return `next`: take back what the block was charged for the Ops that
-    /// did not retire, then do what `step` does. `restIsStale` tells whether the exception
-    /// wrote into code, so that the rest of the block cannot run as decoded.
+    /// did not retire, then do what `step` does. `restRuns`: an exception under `continue`
+    /// that wrote no code, so the rest of the block may run as decoded.
     @inline(never)
-    private func leaveThreaded(_ status: UInt8, _ options: RunOptions, _ faults: inout [FaultRecord]) -> Step {
+    private func leaveThreaded(_ status: UInt8, _ options: RunOptions,
+                               _ faults: inout [FaultRecord]) -> (step: Step, restRuns: Bool) {
         guard let p = core.pointee.threadedStop else { preconditionFailure("a threaded handler left without saying where") }
         let end = p + Int(p.pointee.restCount) + 1
         instructionCount &-= UInt64(p.pointee.restCount)
@@ -90,17 +89,18 @@ extension Machine {
         if p.pointee.restCount > 0 && (end - 1).pointee.handler == .jccNear {
             retiredByForm[Int(CostForm.branchTaken.rawValue)] &-= 1
         }
-        core.pointee.restIsStale = true
         if status == ThreadedStatus.codeWritten.rawValue {
             consumeCodeWrites()
-            return .nextBlock
+            return (.nextBlock, false)
         }
         // This one did not retire either (HLT, a stop that retires, is counted by `takeStop`).
         instructionCount &-= 1
         cycleCount &-= UInt64(p.pointee.cost)
-        if status == ThreadedStatus.stop.rawValue { return takeStop(at: p.pointee) }
-        core.pointee.restIsStale = memory.codeWritten
-        return takeException(core.pointee.threadedError, at: p.pointee, options, &faults)
+        if status == ThreadedStatus.stop.rawValue { return (takeStop(at: p.pointee), false) }
+        let wroteCode = memory.codeWritten
+        let step = takeException(core.pointee.threadedError, at: p.pointee, options, &faults)
+        if case .nextBlock = step { return (step, !wroteCode) }
+        return (step, false)
     }
 }
 
