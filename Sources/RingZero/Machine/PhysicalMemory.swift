@@ -243,8 +243,7 @@ public final class PhysicalMemory {
     /// Make the present contents the baseline: every page clean, the dirty list empty.
     func rearm() {
         for i in 0..<pageCount { pageFlags[i] |= PageFlag.clean }
-        dirtyPages.removeAll(keepingCapacity: true)
-        books.pointee.watchMark = 0
+        clearDirtyPages()
     }
 
     /// Put `pages` back as the image has them (zero where the image has no copy). Returns the
