@@ -249,9 +249,9 @@ struct MachineCore {
     /// The limits of the run in progress, for instructions that loop internally (REP).
     var cycleBudget: UInt64 = .max
     var instructionBudget: UInt64 = .max
-    /// The MSR RDMSR or WRMSR found last and its slot (the profile's MSRs never change).
-    var lastMSRIndex: UInt64 = .max
-    var lastMSRSlot = 0
+    /// The MSR RDMSR or WRMSR found last, with what their common cases need of it (the
+    /// profile's MSRs and their cost forms never change).
+    var recentMSR = RecentMSR()
     /// The exception a threaded handler raised, and the Op that did not return `next`, for the
     /// threaded loop to take.
     var threadedError = GuestException.ud

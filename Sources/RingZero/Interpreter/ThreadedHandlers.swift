@@ -59,10 +59,10 @@ extension Machine {
         case .movFromCR: { Machine.generic($0, $1, .movFromCR) }
         case .clts: { Machine.generic($0, $1, .clts) }
         case .lmsw: { Machine.generic($0, $1, .lmsw) }
-        case .rdmsr: { Machine.generic($0, $1, .rdmsr) }
-        case .wrmsr: { Machine.generic($0, $1, .wrmsr) }
-        case .vmxon: { Machine.generic($0, $1, .vmxon) }
-        case .vmxoff: { Machine.generic($0, $1, .vmxoff) }
+        case .rdmsr: { Machine.commonCase($0, $1, .rdmsr) }
+        case .wrmsr: { Machine.commonCase($0, $1, .wrmsr) }
+        case .vmxon: { Machine.commonCase($0, $1, .vmxon) }
+        case .vmxoff: { Machine.commonCase($0, $1, .vmxoff) }
         default: { Machine.generic($0, $1, nil) }
         }
     }
@@ -78,6 +78,38 @@ extension Machine {
         }
         return next(op, m)
     }
+
+    /// An instruction with a common case that its semantics run by a shortcut
+    /// (`rdmsrCommonCase`, `wrmsrCommonCase`, `vmxonCommonCase`, `vmxoffCommonCase`): the shortcut makes no call, so the handler
+    /// needs no stack frame and its registers no saving. Anything else goes to the generic
+    /// handler, outlined, which runs the instruction in full.
+    @inline(__always)
+    private static func commonCase(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
+        assert(!m.hooks.isActive, "the shortcuts leave hooks to the full semantics")
+        switch handler {
+        case .rdmsr:
+            guard m.rdmsrCommonCase(op) else { return rdmsrInFull(op, m) }
+        case .wrmsr:
+            guard m.wrmsrCommonCase(op) else { return wrmsrInFull(op, m) }
+        case .vmxon:
+            guard m.vmxonCommonCase(op) else { return vmxonInFull(op, m) }
+        case .vmxoff:
+            guard m.vmxoffCommonCase(op) else { return vmxoffInFull(op, m) }
+        default:
+            return generic(op, m, handler)
+        }
+        m.retiredByForm[Int(op.pointee.form)] &+= 1
+        return next(op, m)
+    }
+
+    @inline(never)
+    private static func rdmsrInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .rdmsr) }
+    @inline(never)
+    private static func wrmsrInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .wrmsr) }
+    @inline(never)
+    private static func vmxonInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .vmxon) }
+    @inline(never)
+    private static func vmxoffInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .vmxoff) }
 
     /// A Jcc, which always ends its block: taken back to the start of a block that loops to
     /// itself (`SelfLoop`), it counts the block again and runs it, while the limits allow;

@@ -88,3 +88,43 @@ struct MSRBehaviour: Equatable, Sendable {
         rule = d.rule
     }
 }
+
+/// The MSR RDMSR or WRMSR looked up last, remembered because code reads and writes the same
+/// MSR again (a read-modify-write, a loop), with what the common cases of RDMSR and WRMSR
+/// (`Machine.rdmsrCommonCase`, `wrmsrCommonCase`) need of it in one place: no table lookup,
+/// no array bounds checks but the value's.
+struct RecentMSR {
+    /// ECX of the lookup, zero-extended; `.max` before the first.
+    var index: UInt64 = .max
+    var slot = 0
+    /// RDMSR returns the stored value (not IA32_EFER, the TSC or an SMM-only MSR).
+    var readsStored = false
+    /// WRMSR only stores, after the masks, lock bit and canonical check (rule `plain`, not
+    /// read-only).
+    var plainWrite = false
+    var canonical = false
+    /// The cost forms RDMSR and WRMSR of it are charged as.
+    var readForm: UInt16 = 0
+    var writeForm: UInt16 = 0
+    var gpMask: UInt64 = 0
+    var ignoreMask: UInt64 = 0
+    var lockBit: UInt64 = 0
+
+    init() {}
+
+    init(index: UInt32, slot: Int, behaviour b: MSRBehaviour, readForm: UInt16, writeForm: UInt16) {
+        self.index = UInt64(index)
+        self.slot = slot
+        switch b.rule {
+        case .efer, .timeStampCounter, .smmOnly: readsStored = false
+        case .plain, .tscAdjust, .apicBase, .pat, .smmMonitorControl: readsStored = true
+        }
+        plainWrite = b.rule == .plain && !b.readOnly
+        canonical = b.canonical
+        self.readForm = readForm
+        self.writeForm = writeForm
+        gpMask = b.gpMask
+        ignoreMask = b.ignoreMask
+        lockBit = b.lockBit
+    }
+}

@@ -147,17 +147,22 @@ public final class PhysicalMemory {
 
     @inline(__always)
     func read(_ address: UInt64, _ width: UInt8) -> UInt64 {
+        readInside(address, width) ?? readSlow(address, width)
+    }
+
+    /// `read` of bytes that all lie inside memory; nil for any other, which `read` reads a
+    /// byte at a time. With no call, a caller's common case can stay free of one.
+    @inline(__always)
+    func readInside(_ address: UInt64, _ width: UInt8) -> UInt64? {
         let w = UInt64(width)
-        if address < size && w <= size - address {
-            let p = bytes + Int(address)
-            switch width {
-            case 1: return UInt64(p.load(as: UInt8.self))
-            case 2: return UInt64(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
-            case 4: return UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
-            default: return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
-            }
+        guard address < size && w <= size - address else { return nil }
+        let p = bytes + Int(address)
+        switch width {
+        case 1: return UInt64(p.load(as: UInt8.self))
+        case 2: return UInt64(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+        case 4: return UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+        default: return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
         }
-        return readSlow(address, width)
     }
 
     private func readSlow(_ address: UInt64, _ width: UInt8) -> UInt64 {

@@ -14,14 +14,58 @@ extension Machine {
         try checkPrivileged()
     }
 
-    /// The MSR's slot; the last one found is remembered, since code tends to read and write
-    /// the same MSR (a read-modify-write, a loop).
+    /// The MSR's slot; the last one found is remembered (`RecentMSR`), since code tends to
+    /// read and write the same MSR (a read-modify-write, a loop).
     @inline(__always) private func msrSlot(_ index: UInt32) throws(GuestException) -> Int {
-        if UInt64(index) == core.pointee.lastMSRIndex { return core.pointee.lastMSRSlot }
-        guard let slot = msrs.slot(of: index) else { throw fault(.GP) }
-        core.pointee.lastMSRIndex = UInt64(index)
-        core.pointee.lastMSRSlot = slot
+        if UInt64(index) == core.pointee.recentMSR.index { return core.pointee.recentMSR.slot }
+        guard let slot = lookUpMSR(index) else { throw fault(.GP) }
         return slot
+    }
+
+    /// The MSR's slot from the table, remembered as the recent one; nil when the profile lacks it.
+    func lookUpMSR(_ index: UInt32) -> Int? {
+        guard let slot = msrs.slot(of: index) else { return nil }
+        core.pointee.recentMSR = RecentMSR(index: index, slot: slot, behaviour: msrs.behaviours[slot],
+                                           readForm: costs.readForm[slot], writeForm: costs.writeForm[slot])
+        return slot
+    }
+
+    /// Whether the common case's shortcut applies: MSR support, CPL 0 outside virtual-8086
+    /// mode (a stricter test than the SDM's, which `checkMSRAccess` makes in full), and ECX
+    /// naming the MSR looked up last. Hooks need no test: only the threaded loop takes the
+    /// shortcut, and it runs only while no hook is registered (`HookTable.isActive`).
+    @inline(__always) private var recentMSRApplies: Bool {
+        facts.hasMSR && state.rflags & RFLAGS.VM == 0 && state.cpl == 0
+            && UInt64(UInt32(truncatingIfNeeded: state.gpr[1])) == core.pointee.recentMSR.index
+    }
+
+    /// RDMSR's common case, the one a loop repeats: the MSR looked up last, read from its
+    /// stored value, at its plain cost. Returns false, having changed nothing, for anything
+    /// else, which `rdmsr` then runs in full. Its threaded handler runs this inline with no
+    /// call, so with no stack frame (docs/performance.md, item 30).
+    @inline(__always) func rdmsrCommonCase(_ op: UnsafePointer<Op>) -> Bool {
+        guard recentMSRApplies else { return false }
+        let recent = core.pointee.recentMSR
+        guard recent.readsStored && recent.readForm == op.pointee.form else { return false }
+        let value = msrs.values[recent.slot]
+        state.gpr[0] = value & 0xFFFF_FFFF
+        state.gpr[2] = value >> 32
+        return true
+    }
+
+    /// WRMSR's common case, as `rdmsrCommonCase`: a plain store to the MSR looked up last that
+    /// passes its checks. A write that faults is left to `wrmsr`, which makes the checks again
+    /// in the SDM's order.
+    @inline(__always) func wrmsrCommonCase(_ op: UnsafePointer<Op>) -> Bool {
+        guard recentMSRApplies else { return false }
+        let recent = core.pointee.recentMSR
+        guard recent.plainWrite && recent.writeForm == op.pointee.form else { return false }
+        let value = (state.gpr[2] << 32) | (state.gpr[0] & 0xFFFF_FFFF)
+        let old = msrs.values[recent.slot]
+        if old & recent.lockBit != 0 || value & recent.gpMask != 0 { return false }
+        if recent.canonical && !isCanonical(value) { return false }
+        msrs.values[recent.slot] = (value & ~recent.ignoreMask) | (old & recent.ignoreMask)
+        return true
     }
 
     @inline(__always) func rdmsr(_ op: UnsafePointer<Op>) throws(GuestException) {

@@ -47,13 +47,21 @@ extension Machine {
     /// Linear address of the memory operand: flat segments (FS and GS have their MSR bases in
     /// 64-bit mode); in 64-bit mode a non-canonical address faults.
     @inline(__always) func linearAddress(_ op: Op) throws(GuestException) -> UInt64 {
+        guard let a = canonicalLinearAddress(op) else {
+            throw addressFault(stack: op.segment == SegmentOverride.stack.rawValue)
+        }
+        return a
+    }
+
+    /// `linearAddress`, or nil where it faults.
+    @inline(__always) func canonicalLinearAddress(_ op: Op) -> UInt64? {
         var a = effectiveAddress(op)
         if op.codeMode == .bits64 {
             if op.segment >= SegmentOverride.fs.rawValue {
                 let base = msrs.storedValue(op.segment == SegmentOverride.fs.rawValue ? MSRIndex.IA32_FS_BASE : MSRIndex.IA32_GS_BASE) ?? 0
                 a &+= base
             }
-            if !isCanonical(a) { throw addressFault(stack: op.segment == SegmentOverride.stack.rawValue) }
+            if !isCanonical(a) { return nil }
         }
         return a
     }

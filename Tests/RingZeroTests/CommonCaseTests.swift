@@ -1,0 +1,207 @@
+import Testing
+@testable import RingZero
+
+/// The threaded loop runs RDMSR, WRMSR, VMXON and VMXOFF by a shortcut for their common case
+/// (`rdmsrCommonCase`, `wrmsrCommonCase`, `vmxonCommonCase`, `vmxoffCommonCase`) and leaves
+/// everything else to the full semantics, which the reference path always runs. Each program
+/// here reaches one condition the shortcut must refuse (a fault, a VMfail, a hook, a rule of
+/// its own, memory outside the guest's), usually right after a run of the instruction the
+/// shortcut takes; the two paths must agree on every result and counter. The threaded loop
+/// runs only while no hook is registered, so the cases with hooks check that the hooks see
+/// the same on both paths.
+@Suite struct CommonCaseTests {
+    let rdmsr = "0f 32", wrmsr = "0f 30", hlt = "f4"
+    // vmxon [rax]; vmxoff; vmxon fs:[rax]
+    let vmxon = "f3 0f c7 30", vmxoff = "0f 01 c4", vmxonFS = "64 f3 0f c7 30"
+
+    /// mov ecx/eax/edx, imm32.
+    func ecx(_ v: UInt32) -> String { "b9 " + le32(v) }
+    func eax(_ v: UInt32) -> String { "b8 " + le32(v) }
+    func edx(_ v: UInt32) -> String { "ba " + le32(v) }
+
+    /// As `PrivilegedTests.vmxReady`: IA32_FEATURE_CONTROL locked with VMX outside SMX,
+    /// CR4.VMXE, a VMXON region at 0x3000 with the profile's revision id, its pointer at 0x2000,
+    /// RAX = 0x2000.
+    func vmxReady(featureControl: String = "0x5", extraRegisters: String = "") -> String {
+        let revision = UInt32((CPUProfile.i7_5600u.msrReset(MSRIndex.IA32_VMX_BASIC) ?? 0) & 0x7FFF_FFFF)
+        return """
+        {"registers": {"cr4": "0x2620", "rax": "0x2000"\(extraRegisters)}, "msrs": {"0x3a": "\(featureControl)"},
+         "memory": [{"address": "0x3000", "hex": "\(le32(revision).filter { $0 != " " })"},
+                    {"address": "0x2000", "hex": "0030000000000000"}]}
+        """
+    }
+
+    /// Runs `code` on both paths, each machine set up alike, and expects them to agree on the
+    /// outcome, the state, the MSRs, the counters by form and reads outside memory. Returns the
+    /// threaded run's machine and outcome for the case's own expectations.
+    @discardableResult
+    func expectAgreement(_ what: String, _ code: [String], profile: CPUProfile = .i7_5600u, state: String? = nil,
+                         setup: (Machine) -> Void = { _ in }) throws -> (Machine, RunOutcome) {
+        let program = code.joined(separator: " ")
+        let (fast, a) = try run(program, profile: profile, state: state, options: RunOptions(onFault: .continue),
+                                setup: setup)
+        let (reference, b) = try run(program, profile: profile, state: state,
+                                     options: RunOptions(onFault: .continue, referencePath: true), setup: setup)
+        #expect(a == b, "\(what)")
+        #expect(fast.state == reference.state, "\(what)")
+        #expect(fast.msrs == reference.msrs && fast.tscOffset == reference.tscOffset, "\(what)")
+        #expect(fast.instructionCount == reference.instructionCount && fast.cycleCount == reference.cycleCount, "\(what)")
+        for form in 0..<fast.costs.names.count {
+            #expect(fast.retiredByForm[form] == reference.retiredByForm[form], "\(what): \(fast.costs.names[form])")
+        }
+        #expect(fast.memory.unbackedReads == reference.memory.unbackedReads, "\(what)")
+        return (fast, a)
+    }
+
+    @Test func wrmsrRefusalsAreLeftToTheFullSemantics() throws {
+        let fc = MSRIndex.IA32_FEATURE_CONTROL
+        // Priced as a plain WRMSR, so the shortcut may take it (the built-in table prices it
+        // apart, which the shortcut leaves to the full semantics).
+        var profile = CPUProfile.i7_5600u
+        profile.cycleCosts["wrmsr IA32_FEATURE_CONTROL"] = nil
+        // The first WRMSR locks IA32_FEATURE_CONTROL; the second, of the same value, faults.
+        for profile in [profile, .i7_5600u] {
+            let (_, locked) = try expectAgreement("locked", [ecx(fc), eax(5), edx(0), wrmsr, wrmsr, hlt], profile: profile)
+            #expect(locked.faults.map(\.vector) == [.GP])
+        }
+        // A reserved bit, after a write that stores.
+        let gpMask = try #require(profile.msrs.first { $0.index == fc }).gpMask
+        let reserved = UInt32(truncatingIfNeeded: gpMask & ~(gpMask - 1))
+        let (_, gp) = try expectAgreement("reserved bit", [ecx(fc), eax(4), edx(0), wrmsr, eax(4 | reserved), wrmsr, hlt],
+                                          profile: profile)
+        #expect(gp.faults.map(\.vector) == [.GP])
+        // A non-canonical IA32_SYSENTER_ESP after a canonical one.
+        let (_, canonical) = try expectAgreement("canonical", [ecx(MSRIndex.IA32_SYSENTER_ESP), eax(0), edx(0), wrmsr,
+                                                               edx(0x8000), wrmsr, hlt])
+        #expect(canonical.faults.map(\.vector) == [.GP])
+        // IA32_SYSENTER_CS ignores bits 63:32: twice, then read back.
+        let (cs, _) = try expectAgreement("ignored bits", [ecx(MSRIndex.IA32_SYSENTER_CS), edx(0xFFFF), eax(0x10), wrmsr,
+                                                           eax(0x18), wrmsr, rdmsr, hlt])
+        #expect(cs.state[.rax] == 0x18 && cs.state[.rdx] == 0)
+        // Read-only IA32_VMX_BASIC, found by a read first.
+        let (_, readOnly) = try expectAgreement("read-only", [ecx(MSRIndex.IA32_VMX_BASIC), rdmsr, rdmsr, wrmsr, hlt])
+        #expect(readOnly.faults.map(\.vector) == [.GP])
+        // The rules of their own: IA32_PAT's memory types, IA32_EFER, the TSC and IA32_TSC_ADJUST.
+        let (_, pat) = try expectAgreement("PAT", [ecx(MSRIndex.IA32_PAT), rdmsr, wrmsr, eax(2), wrmsr, hlt])
+        #expect(pat.faults.map(\.vector) == [.GP])
+        try expectAgreement("EFER", [ecx(MSRIndex.IA32_EFER), rdmsr, rdmsr, wrmsr, wrmsr, hlt])
+        try expectAgreement("TSC", [ecx(MSRIndex.IA32_TIME_STAMP_COUNTER), rdmsr, rdmsr, wrmsr, wrmsr, rdmsr, hlt])
+        try expectAgreement("TSC_ADJUST", [ecx(MSRIndex.IA32_TSC_ADJUST), rdmsr, eax(100), wrmsr, wrmsr, rdmsr,
+                                           ecx(MSRIndex.IA32_TIME_STAMP_COUNTER), rdmsr, hlt])
+    }
+
+    @Test func rdmsrAndWrmsrRefusePrivilegeAndHooks() throws {
+        let cs = MSRIndex.IA32_SYSENTER_CS
+        // CPL 3 (where HLT faults too) and RFLAGS.VM with the MSR already the recent one:
+        // #GP(0) each time.
+        for (state, faults) in [(#"{"cpl": 3}"#, 3), (nil, 2)] {
+            let (_, o) = try expectAgreement("privilege \(state ?? "VM")", [ecx(cs), rdmsr, wrmsr, hlt], state: state) { m in
+                _ = m.lookUpMSR(cs)
+                if state == nil { m.state.rflags |= RFLAGS.VM }
+            }
+            #expect(o.faults.map(\.vector) == Array(repeating: .GP, count: faults))
+        }
+        // A read hook answers for the recent MSR; a write hook ignores the write.
+        let (read, _) = try expectAgreement("read hook", [ecx(cs), eax(7), edx(0), wrmsr, rdmsr, hlt]) { m in
+            m.onRDMSR { _, index in index == cs ? .value(0x1_0000_0042) : .normal }
+        }
+        #expect(read.state[.rax] == 0x42 && read.state[.rdx] == 1 && read.msrValue(cs) == 7)
+        let (written, _) = try expectAgreement("write hook", [ecx(cs), rdmsr, eax(9), wrmsr, rdmsr, hlt]) { m in
+            m.onWRMSR { _, _, _ in .ignore }
+        }
+        #expect(written.msrValue(cs) == 0 && written.state[.rax] == 0)
+        // Without MSR support (CPUID.1:EDX[5] = 0): #UD, however recent the MSR.
+        var profile = CPUProfile.i7_5600u
+        profile.cpuid = profile.cpuid.map { leaf in
+            var leaf = leaf
+            if leaf.leaf == 1 && leaf.subleaf == 0 { leaf.edx &= ~UInt32(1 << 5) }
+            return leaf
+        }
+        let (_, noMSR) = try run([ecx(cs), rdmsr, hlt].joined(separator: " "), profile: profile,
+                                 options: RunOptions(onFault: .continue)) { _ = $0.lookUpMSR(cs) }
+        #expect(noMSR.faults.map(\.vector) == [.UD])
+    }
+
+    @Test func vmxonAndVmxoffRefusalsAreLeftToTheFullSemantics() throws {
+        // Entered, left and entered again by the shortcut; then VMXON in VMX root: VMfailInvalid.
+        let (twice, _) = try expectAgreement("in VMX root", [vmxon, vmxoff, vmxon, vmxon, hlt], state: vmxReady())
+        #expect(twice.state.vmx.operation == .root && status(twice) == RFLAGS.CF)
+        // A misaligned pointer with the revision id where it points: VMfailInvalid all the same.
+        let (misaligned, _) = try expectAgreement("misaligned, revision there", [vmxon, hlt], state: vmxReady()) { m in
+            m.load(bytes("0830000000000000"), at: 0x2000)
+            m.load(m.memory.peek(0x3000, count: 4), at: 0x3008)
+        }
+        #expect(misaligned.state.vmx.operation == .none && status(misaligned) == RFLAGS.CF)
+        // The VMXON region's checks: VMfailInvalid each.
+        for (what, pointer, revision) in [("misaligned", "0830000000000000", nil), ("outside memory", "0000002000000000", nil),
+                                          ("above 4 GiB", "0000000001000000", nil), ("wrong revision", nil, "04000000"),
+                                          ("revision bit 31", nil, "ffffffff")] {
+            let (m, _) = try expectAgreement(what, [vmxon, hlt], state: vmxReady()) { m in
+                if let pointer { m.load(bytes(pointer), at: 0x2000) }
+                if let revision { m.load(bytes(revision), at: 0x3000) }
+            }
+            #expect(m.state.vmx.operation == .none && status(m) == RFLAGS.CF, "\(what)")
+        }
+        // The faults, each a check the shortcut makes before the full semantics do.
+        let faults: [(String, String, (Machine) -> Void, ExceptionVector)] = [
+            ("unlocked", vmxReady(featureControl: "0x4"), { _ in }, .GP),
+            ("VMX outside SMX disabled", vmxReady(featureControl: "0x1"), { _ in }, .GP),
+            ("inside SMX", vmxReady(), { $0.state.smx.operation = true }, .GP),
+            ("A20M", vmxReady(), { $0.state.signals.a20m = true }, .GP),
+            ("CR0.NE clear", vmxReady(extraRegisters: #", "cr0": "0x80050013""#), { _ in }, .GP),
+            ("CPL 3", vmxReady(), { $0.state.cs.dpl = 3 }, .GP),
+            ("CR4.VMXE clear", vmxReady(), { $0.state.cr4 &= ~CR4.VMXE }, .UD),
+            // The same where IA32_VMX_CR4_FIXED0 does not ask for CR4.VMXE.
+            ("CR4.VMXE clear, not fixed", vmxReady(), { m in
+                m.setMSR(MSRIndex.IA32_VMX_CR4_FIXED0, 0)
+                m.state.cr4 &= ~CR4.VMXE
+            }, .UD),
+            ("non-canonical", vmxReady(), { $0.state[.rax] = 0x8000_0000_0000_0000 }, .GP),
+        ]
+        for (what, state, setup, vector) in faults {
+            let (m, o) = try expectAgreement(what, [vmxon, hlt], state: state, setup: setup)
+            // At CPL 3, HLT faults too.
+            let expected = what == "CPL 3" ? [vector, .GP] : [vector]
+            #expect(o.faults.map(\.vector) == expected && m.state.vmx.operation == .none, "\(what)")
+        }
+        // FS's base from IA32_FS_BASE: the pointer at FS:RAX = 0x1000 + 0x1000.
+        let (fs, _) = try expectAgreement("FS", [vmxonFS, hlt], state: vmxReady()) { m in
+            m.setMSR(MSRIndex.IA32_FS_BASE, 0x1000)
+            m.state[.rax] = 0x1000
+        }
+        #expect(fs.state.vmx.operation == .root && fs.state.vmx.vmxonPointer == 0x3000)
+        // VMXOFF: outside VMX operation #UD; at CPL 3 #GP(0) (and HLT's); under the dual-monitor treatment VMfail.
+        let (_, outside) = try expectAgreement("VMXOFF outside", [vmxon, vmxoff, vmxoff, hlt], state: vmxReady())
+        #expect(outside.faults.map(\.vector) == [.UD])
+        let (_, cpl3) = try expectAgreement("VMXOFF at CPL 3", [vmxoff, hlt], state: vmxReady()) { m in
+            m.state.vmx.operation = .root
+            m.state.cs.dpl = 3
+        }
+        #expect(cpl3.faults.map(\.vector) == [.GP, .GP])
+        let (dual, _) = try expectAgreement("dual monitor", [vmxon, vmxoff, hlt], state: vmxReady()) { $0.state.vmx.dualMonitor = true }
+        #expect(dual.state.vmx.operation == .root && status(dual) == RFLAGS.CF)
+    }
+
+    @Test func vmxHooksSeeEveryTransitionAndRead() throws {
+        final class Counts { var transitions = 0, reads = 0 }
+        var seen: [Int] = []
+        for reference in [false, true] {
+            let counts = Counts()
+            let m = try makeMachine([vmxon, vmxoff, vmxon, vmxoff, hlt].joined(separator: " "), state: vmxReady())
+            m.onTransition { _, _ in counts.transitions += 1; return .proceed }
+            m.onMemoryAccess(in: 0x3000...0x3003) { _, _ in counts.reads += 1; return .proceed }
+            let o = m.run(RunOptions(referencePath: reference))
+            #expect(o.reason == .hlt)
+            seen += [counts.transitions, counts.reads]
+        }
+        #expect(seen == [4, 2, 4, 2])
+    }
+}
+
+/// A 32-bit value as little-endian hex bytes.
+private func le32(_ v: UInt32) -> String {
+    (0..<4).map { i in
+        let byte = (v >> (8 * UInt32(i))) & 0xFF
+        return (byte < 16 ? "0" : "") + String(byte, radix: 16)
+    }.joined(separator: " ")
+}
