@@ -124,7 +124,7 @@ public final class FuzzWorker {
                 m.state.ss.dpl = cpl
             }
             // A plain stored MSR: the profile facts do not depend on it.
-            if let fc = start.featureControl { m.msrs.setStored(MSRIndex.IA32_FEATURE_CONTROL, fc) }
+            if let fc = start.featureControl { m.msrFile.setStored(MSRIndex.IA32_FEATURE_CONTROL, fc) }
             if start.vmxRoot {
                 m.state.vmx.operation = .root
                 m.state.vmx.vmxonPointer = 0x3000
@@ -175,7 +175,7 @@ public final class FuzzWorker {
     /// MSRs, counters by form), and guest memory, which it does not: the pages either machine
     /// wrote since its memory was set up for the case (or since its last snapshot baseline).
     static func sameResult(_ a: RunOutcome, _ m: Machine, _ b: RunOutcome, _ n: Machine) -> Bool {
-        guard a == b, m.state == n.state, m.msrs.values == n.msrs.values, m.tscOffset == n.tscOffset,
+        guard a == b, m.state == n.state, m.msrFile.values == n.msrFile.values, m.tscOffset == n.tscOffset,
               m.instructionCount == n.instructionCount, m.cycleCount == n.cycleCount,
               m.memory.unbackedReads == n.memory.unbackedReads, m.memory.unbackedWrites == n.memory.unbackedWrites
         else { return false }

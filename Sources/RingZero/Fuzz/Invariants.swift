@@ -49,7 +49,7 @@ struct InvariantChecker {
         let facts = machine.facts
         fixed = ((facts.cr0Fixed0, facts.cr0Fixed1), (facts.cr4Fixed0, facts.cr4Fixed1))
         featureControlSlot = facts.featureControlSlot
-        let fc = machine.msrs.featureControl(slot: featureControlSlot)
+        let fc = machine.msrFile.featureControl(slot: featureControlSlot)
         lockedFeatureControl = fc & FeatureControl.lock != 0 ? fc : nil
         wasInSMX = machine.state.smx.operation
     }
@@ -67,7 +67,7 @@ struct InvariantChecker {
             let fits4 = s.cr4 & fixed.cr4.0 == fixed.cr4.0 && s.cr4 & ~fixed.cr4.1 == 0
             if !fits0 || !fits4 { return (.vmxFixedBits, "VMX root operation with CR0 = \(hex(s.cr0)), CR4 = \(hex(s.cr4))") }
         }
-        let fc = machine.msrs.featureControl(slot: featureControlSlot)
+        let fc = machine.msrFile.featureControl(slot: featureControlSlot)
         if let locked = lockedFeatureControl {
             if fc != locked { return (.lockedFeatureControl, "locked at \(hex(locked)), now \(hex(fc))") }
         } else if fc & FeatureControl.lock != 0 {

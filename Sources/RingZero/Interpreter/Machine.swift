@@ -17,8 +17,11 @@ public final class Machine {
         _read { yield core.pointee.state }
         _modify { yield &core.pointee.state }
     }
-    /// The MSR values, with the profile's descriptors.
-    public internal(set) var msrs: MSRFile {
+    /// The MSR values, with the profile's descriptors: a copy, which later instructions do
+    /// not change.
+    public var msrs: MSRFile { core.pointee.msrs.detached() }
+    /// The machine's own MSR file, for the semantics: never copied out (`MSRValues`).
+    var msrFile: MSRFile {
         _read { yield core.pointee.msrs }
         _modify { yield &core.pointee.msrs }
     }
@@ -147,7 +150,7 @@ public final class Machine {
     /// Recompute what the semantics cache from the profile and MSR values; call after changing
     /// MSRs from outside the guest.
     public func refreshDerivedState() {
-        facts = ProfileFacts(profile: profile, msrs: msrs)
+        facts = ProfileFacts(profile: profile, msrs: msrFile)
         cache.removeAll(memory: memory)
     }
 
@@ -155,26 +158,26 @@ public final class Machine {
     /// can be set too). Returns false when the profile lacks the MSR.
     @discardableResult
     public func setMSR(_ index: UInt32, _ value: UInt64) -> Bool {
-        guard let descriptor = msrs.descriptor(index) else { return false }
+        guard let descriptor = msrFile.descriptor(index) else { return false }
         switch descriptor.rule {
         case .efer: state.efer = value
         case .timeStampCounter: tscOffset = value &- cycleCount
-        default: msrs.setStored(index, value)
+        default: msrFile.setStored(index, value)
         }
-        facts = ProfileFacts(profile: profile, msrs: msrs)
+        facts = ProfileFacts(profile: profile, msrs: msrFile)
         return true
     }
 
     /// Whether the profile has the MSR.
-    public func hasMSR(_ index: UInt32) -> Bool { msrs.slot(of: index) != nil }
+    public func hasMSR(_ index: UInt32) -> Bool { msrFile.slot(of: index) != nil }
 
     /// The value RDMSR would return, ignoring privilege checks; nil when the profile lacks it.
     public func msrValue(_ index: UInt32) -> UInt64? {
-        guard let descriptor = msrs.descriptor(index) else { return nil }
+        guard let descriptor = msrFile.descriptor(index) else { return nil }
         switch descriptor.rule {
         case .efer: return state.efer
         case .timeStampCounter: return timeStampCounter
-        default: return msrs.storedValue(index)
+        default: return msrFile.storedValue(index)
         }
     }
 

@@ -43,7 +43,7 @@ extension Machine {
         let forms = costs.names.count
         return Snapshot(
             state: state, instructionCount: instructionCount, cycleCount: cycleCount,
-            msrValues: msrs.values, tscOffset: tscOffset,
+            msrValues: msrFile.values.array, tscOffset: tscOffset,
             retiredByForm: Array(UnsafeBufferPointer(start: retiredByForm, count: forms)),
             extraCyclesByForm: Array(UnsafeBufferPointer(start: extraCyclesByForm, count: forms)),
             unbackedReads: memory.unbackedReads, unbackedWrites: memory.unbackedWrites,
@@ -59,7 +59,7 @@ extension Machine {
     /// different profile or memory size.
     public func restore(_ snapshot: Snapshot) throws(MachineError) {
         guard snapshot.profileName == profile.name, snapshot.memory.size == memory.size,
-              snapshot.msrValues.count == msrs.values.count,
+              snapshot.msrValues.count == msrFile.values.count,
               snapshot.retiredByForm.count == costs.names.count
         else { throw MachineError.snapshotMismatch }
         consumeCodeWrites()
@@ -72,9 +72,7 @@ extension Machine {
 
         state = snapshot.state
         lazyKind = .none
-        // Element by element, so the machine keeps its own buffer: assigning the array would
-        // share the snapshot's, and the next WRMSR would copy it (an allocation per restore).
-        for i in 0..<snapshot.msrValues.count { msrs.values[i] = snapshot.msrValues[i] }
+        msrFile.values.assign(snapshot.msrValues)
         tscOffset = snapshot.tscOffset
         instructionCount = snapshot.instructionCount
         cycleCount = snapshot.cycleCount

@@ -8,7 +8,7 @@ public struct MSRFile: Equatable, Sendable {
     /// The MSR indices, parallel to `descriptors`, for the lookup.
     private var indices: [UInt32]
     /// Current values, parallel to `descriptors`.
-    var values: [UInt64]
+    var values: MSRValues
     /// Open-addressing table of slot + 1 (0 = empty), sized to a power of two.
     private var table: [Int32]
     private var tableMask: Int
@@ -17,7 +17,7 @@ public struct MSRFile: Equatable, Sendable {
         self.descriptors = descriptors
         self.behaviours = descriptors.map(MSRBehaviour.init)
         self.indices = descriptors.map(\.index)
-        self.values = descriptors.map(\.reset)
+        self.values = MSRValues(descriptors.map(\.reset))
         var size = 16
         while size < descriptors.count * 4 { size *= 2 }
         table = Array(repeating: 0, count: size)
@@ -66,7 +66,90 @@ public struct MSRFile: Equatable, Sendable {
 
     /// Back to every reset value.
     mutating func reset() {
-        for i in descriptors.indices { values[i] = descriptors[i].reset }
+        values.assign(descriptors.map(\.reset))
+    }
+
+    /// A copy with values of its own, which no store into this file's reaches
+    /// (`MSRValues.storeInPlace`).
+    func detached() -> MSRFile {
+        var copy = self
+        copy.values = values.detached()
+        return copy
+    }
+}
+
+/// The values of an `MSRFile`, one per descriptor, in a buffer of their own. Copied on write
+/// as an array is, except by `storeInPlace`: WRMSR's common case stores with no uniqueness
+/// check (a runtime call, and with it a stack frame for the handler). That store is safe
+/// because the machine's own file is never shared: every copy out of the machine is
+/// `detached` (`Machine.msrs`, snapshots).
+struct MSRValues: Equatable, @unchecked Sendable {
+    /// Owns the buffer; a read goes through `base`, kept beside it, in one load.
+    private final class Storage {
+        let base: UnsafeMutablePointer<UInt64>
+        let count: Int
+
+        init(copying source: UnsafePointer<UInt64>, count: Int) {
+            self.count = count
+            base = .allocate(capacity: max(count, 1))
+            base.initialize(from: source, count: count)
+        }
+
+        deinit { base.deallocate() }
+    }
+
+    private var storage: Storage
+    private var base: UnsafeMutablePointer<UInt64>
+
+    init(_ values: [UInt64]) {
+        storage = values.withUnsafeBufferPointer { Storage(copying: $0.baseAddress!, count: $0.count) }
+        base = storage.base
+    }
+
+    var count: Int { storage.count }
+
+    /// The values as an array.
+    var array: [UInt64] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    subscript(slot: Int) -> UInt64 {
+        @inline(__always) get {
+            assert(slot >= 0 && slot < count)
+            return base[slot]
+        }
+        @inline(__always) set {
+            assert(slot >= 0 && slot < count)
+            makeUnique()
+            base[slot] = newValue
+        }
+    }
+
+    /// Store with no copy-on-write check: only into the machine's own file (see the type).
+    @inline(__always) func storeInPlace(_ value: UInt64, at slot: Int) {
+        assert(slot >= 0 && slot < count)
+        base[slot] = value
+    }
+
+    /// Every value from `values`, which has one per slot.
+    mutating func assign(_ values: [UInt64]) {
+        precondition(values.count == count)
+        makeUnique()
+        values.withUnsafeBufferPointer { base.update(from: $0.baseAddress!, count: count) }
+    }
+
+    /// A copy with a buffer of its own.
+    func detached() -> MSRValues {
+        var copy = self
+        copy.storage = Storage(copying: base, count: count)
+        copy.base = copy.storage.base
+        return copy
+    }
+
+    @inline(__always) private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { self = detached() }
+    }
+
+    static func == (a: MSRValues, b: MSRValues) -> Bool {
+        a.count == b.count && (a.base == b.base || (0..<a.count).allSatisfy { a.base[$0] == b.base[$0] })
     }
 }
 

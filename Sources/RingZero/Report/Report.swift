@@ -66,13 +66,13 @@ public struct Report: Sendable, Encodable {
     /// file) has moved it away from the cycle count.
     static func changedMSRs(_ machine: Machine) -> [(String, JSONValue)] {
         var out: [(String, JSONValue)] = []
-        for d in machine.msrs.descriptors.sorted(by: { $0.index < $1.index }) {
+        for d in machine.msrFile.descriptors.sorted(by: { $0.index < $1.index }) {
             switch d.rule {
             case .efer: continue
             case .timeStampCounter:
                 if machine.tscOffset != 0, let v = machine.msrValue(d.index) { out.append(("0x" + String(d.index, radix: 16), .hex(v))) }
             default:
-                if let v = machine.msrs.storedValue(d.index), v != d.reset { out.append(("0x" + String(d.index, radix: 16), .hex(v))) }
+                if let v = machine.msrFile.storedValue(d.index), v != d.reset { out.append(("0x" + String(d.index, radix: 16), .hex(v))) }
             }
         }
         return out

@@ -72,7 +72,7 @@ extension Machine {
             ?? CPUIDEntry(leaf: effective, subleaf: sub, eax: 0, ebx: 0, ecx: 0, edx: 0)
         if effective == 1 {
             e.ecx = (e.ecx & ~(1 << 27)) | (state.cr4 & CR4.OSXSAVE != 0 ? 1 << 27 : 0)
-            let apicEnabled = (msrs.storedValue(MSRIndex.IA32_APIC_BASE) ?? 0) & (1 << 11) != 0
+            let apicEnabled = (msrFile.storedValue(MSRIndex.IA32_APIC_BASE) ?? 0) & (1 << 11) != 0
             e.edx = (e.edx & ~(1 << 9)) | (apicEnabled ? 1 << 9 : 0)
         }
         state.gpr[0] = UInt64(e.eax)
@@ -101,6 +101,6 @@ extension Machine {
         let tsc = timeStampCounter
         state.gpr[0] = tsc & 0xFFFF_FFFF
         state.gpr[2] = tsc >> 32
-        state.gpr[1] = (msrs.storedValue(MSRIndex.IA32_TSC_AUX) ?? 0) & 0xFFFF_FFFF
+        state.gpr[1] = (msrFile.storedValue(MSRIndex.IA32_TSC_AUX) ?? 0) & 0xFFFF_FFFF
     }
 }

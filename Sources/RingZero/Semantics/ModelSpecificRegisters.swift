@@ -24,8 +24,8 @@ extension Machine {
 
     /// The MSR's slot from the table, remembered as the recent one; nil when the profile lacks it.
     func lookUpMSR(_ index: UInt32) -> Int? {
-        guard let slot = msrs.slot(of: index) else { return nil }
-        core.pointee.recentMSR = RecentMSR(index: index, slot: slot, behaviour: msrs.behaviours[slot],
+        guard let slot = msrFile.slot(of: index) else { return nil }
+        core.pointee.recentMSR = RecentMSR(index: index, slot: slot, behaviour: msrFile.behaviours[slot],
                                            readForm: costs.readForm[slot], writeForm: costs.writeForm[slot])
         return slot
     }
@@ -47,7 +47,7 @@ extension Machine {
         guard recentMSRApplies else { return false }
         let recent = core.pointee.recentMSR
         guard recent.readsStored && recent.readForm == op.pointee.form else { return false }
-        let value = msrs.values[recent.slot]
+        let value = msrFile.values[recent.slot]
         state.gpr[0] = value & 0xFFFF_FFFF
         state.gpr[2] = value >> 32
         return true
@@ -61,10 +61,10 @@ extension Machine {
         let recent = core.pointee.recentMSR
         guard recent.plainWrite && recent.writeForm == op.pointee.form else { return false }
         let value = (state.gpr[2] << 32) | (state.gpr[0] & 0xFFFF_FFFF)
-        let old = msrs.values[recent.slot]
+        let old = msrFile.values[recent.slot]
         if old & recent.lockBit != 0 || value & recent.gpMask != 0 { return false }
         if recent.canonical && !isCanonical(value) { return false }
-        msrs.values[recent.slot] = (value & ~recent.ignoreMask) | (old & recent.ignoreMask)
+        msrFile.values.storeInPlace((value & ~recent.ignoreMask) | (old & recent.ignoreMask), at: recent.slot)
         return true
     }
 
@@ -83,13 +83,13 @@ extension Machine {
             }
         }
         let slot = try msrSlot(index)
-        let descriptor = msrs.behaviours[slot]
+        let descriptor = msrFile.behaviours[slot]
         let value: UInt64
         switch descriptor.rule {
         case .efer: value = state.efer
         case .timeStampCounter: value = timeStampCounter
         case .smmOnly: throw fault(.GP)
-        default: value = msrs.values[slot]
+        default: value = msrFile.values[slot]
         }
         state.gpr[0] = value & 0xFFFF_FFFF
         state.gpr[2] = value >> 32
@@ -109,8 +109,8 @@ extension Machine {
             }
         }
         let slot = try msrSlot(index)
-        let descriptor = msrs.behaviours[slot]
-        let old = descriptor.rule == .efer ? state.efer : msrs.values[slot]
+        let descriptor = msrFile.behaviours[slot]
+        let old = descriptor.rule == .efer ? state.efer : msrFile.values[slot]
         if descriptor.readOnly { throw fault(.GP) }
         // A locked MSR refuses every write, even of the value it holds (seed §23.7).
         if descriptor.lockBit != 0 && old & descriptor.lockBit != 0 { throw fault(.GP) }
@@ -119,7 +119,7 @@ extension Machine {
         let stored = (value & ~descriptor.ignoreMask) | (old & descriptor.ignoreMask)
         switch descriptor.rule {
         case .plain:
-            msrs.values[slot] = stored
+            msrFile.values[slot] = stored
         case .efer:
             // LME may not change while paging is on (SDM Vol. 3A §10.8.5). LMA is read-only
             // (it follows LME and CR0.PG), whatever masks a profile gives: a WRMSR never
@@ -129,24 +129,24 @@ extension Machine {
         case .timeStampCounter:
             let moved = value &- timeStampCounter
             tscOffset &+= moved
-            if let adjust = msrs.slot(of: MSRIndex.IA32_TSC_ADJUST) { msrs.values[adjust] &+= moved }
+            if let adjust = msrFile.slot(of: MSRIndex.IA32_TSC_ADJUST) { msrFile.values[adjust] &+= moved }
         case .tscAdjust:
             tscOffset &+= stored &- old
-            msrs.values[slot] = stored
+            msrFile.values[slot] = stored
         case .apicBase:
             // x2APIC mode (EXTD, bit 10) needs the APIC enabled (EN, bit 11), and x2APIC mode
             // can only be left by disabling the APIC (SDM Vol. 3A §11.12.5).
             let en: UInt64 = 1 << 11, extd: UInt64 = 1 << 10
             if stored & extd != 0 && stored & en == 0 { throw fault(.GP) }
             if old & (en | extd) == en | extd && stored & (en | extd) == en { throw fault(.GP) }
-            msrs.values[slot] = stored
+            msrFile.values[slot] = stored
         case .pat:
             // Each of the eight entries must name UC, WC, WT, WP, WB or UC- (0, 1, 4, 5, 6, 7).
             for i in 0..<8 {
                 let entry = (value >> (8 * UInt64(i))) & 0xFF
                 if entry > 7 || entry == 2 || entry == 3 { throw fault(.GP) }
             }
-            msrs.values[slot] = stored
+            msrFile.values[slot] = stored
         case .smmMonitorControl, .smmOnly:
             // Writable only in SMM, which is not modelled.
             throw fault(.GP)

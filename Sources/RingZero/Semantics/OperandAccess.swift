@@ -58,7 +58,7 @@ extension Machine {
         var a = effectiveAddress(op)
         if op.codeMode == .bits64 {
             if op.segment >= SegmentOverride.fs.rawValue {
-                let base = msrs.storedValue(op.segment == SegmentOverride.fs.rawValue ? MSRIndex.IA32_FS_BASE : MSRIndex.IA32_GS_BASE) ?? 0
+                let base = msrFile.storedValue(op.segment == SegmentOverride.fs.rawValue ? MSRIndex.IA32_FS_BASE : MSRIndex.IA32_GS_BASE) ?? 0
                 a &+= base
             }
             if !isCanonical(a) { return nil }

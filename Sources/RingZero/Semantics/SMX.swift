@@ -29,7 +29,7 @@ enum GETSECLeaf: UInt32 {
 }
 
 extension Machine {
-    private var isBSP: Bool { (msrs.storedValue(MSRIndex.IA32_APIC_BASE) ?? 0) & (1 << 8) != 0 }
+    private var isBSP: Bool { (msrFile.storedValue(MSRIndex.IA32_APIC_BASE) ?? 0) & (1 << 8) != 0 }
 
     /// The conditions most leaves share: protected mode, CPL 0, not virtual-8086.
     private var protectedCPL0: Bool {
@@ -91,7 +91,7 @@ extension Machine {
             state.rip = target
 
         case .senter:
-            let featureControl = msrs.featureControl(slot: facts.featureControlSlot)
+            let featureControl = msrFile.featureControl(slot: facts.featureControlSlot)
             // PARAMETERS reports no selective SENTER disables, so EDX must be 0.
             let supportedEDX: UInt32 = 0
             if inVMX || !protectedCPL0 || state.cr0 & (CR0.CD | CR0.NW) != 0 || state.cr0 & CR0.NE == 0
@@ -116,7 +116,7 @@ extension Machine {
 
         case .smctrl:
             if !protectedCPL0 { throw fault(.GP) }
-            let monitorConfigured = (msrs.storedValue(MSRIndex.IA32_SMM_MONITOR_CTL) ?? 0) & 1 != 0
+            let monitorConfigured = (msrFile.storedValue(MSRIndex.IA32_SMM_MONITOR_CTL) ?? 0) & 1 != 0
             if ebx != 0 || !state.smx.operation || state.smx.authenticatedCodeMode || (inVMX && monitorConfigured) {
                 throw fault(.GP)
             }

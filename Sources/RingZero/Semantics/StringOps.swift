@@ -16,7 +16,7 @@ extension Machine {
         var a = readGPR(UInt8(reg.rawValue), op.addressSize)
         if op.codeMode == .bits64 {
             if segment == .fs || segment == .gs {
-                a &+= msrs.storedValue(segment == .fs ? MSRIndex.IA32_FS_BASE : MSRIndex.IA32_GS_BASE) ?? 0
+                a &+= msrFile.storedValue(segment == .fs ? MSRIndex.IA32_FS_BASE : MSRIndex.IA32_GS_BASE) ?? 0
             }
             if !isCanonical(a) { throw fault(.GP) }
         }

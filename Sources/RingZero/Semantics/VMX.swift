@@ -48,7 +48,7 @@ extension Machine {
     /// IA32_FEATURE_CONTROL's lock bit, and its VMXON enable bit for the current SMX state
     /// (inside or outside SMX operation).
     @inline(__always) private var featureControlForVMXON: (locked: Bool, enabled: Bool) {
-        let featureControl = msrs.featureControl(slot: facts.featureControlSlot)
+        let featureControl = msrFile.featureControl(slot: facts.featureControlSlot)
         let enable = state.smx.operation ? FeatureControl.enableVMXInsideSMX : FeatureControl.enableVMXOutsideSMX
         return (featureControl & FeatureControl.lock != 0, featureControl & enable != 0)
     }
