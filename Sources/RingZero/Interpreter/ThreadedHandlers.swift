@@ -54,7 +54,7 @@ extension Machine {
         case .movRI: { Machine.fast($0, $1, .movRI) }
         case .incR: { Machine.fast($0, $1, .incR) }
         case .decR: { Machine.fast($0, $1, .decR) }
-        case .jccNear: { Machine.closeBlock($0, $1) }
+        case .jccNear: { Machine.closeBlock($0, $1, taken: $1.conditionHolds($0.pointee.cond)) }
         case .movToCR: { Machine.generic($0, $1, .movToCR) }
         case .movFromCR: { Machine.generic($0, $1, .movFromCR) }
         case .clts: { Machine.generic($0, $1, .clts) }
@@ -74,15 +74,26 @@ extension Machine {
     private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
         m.executeFast(handler, op)
         if handler.setsLoopCondition && op.pointee.restCount == 1 && op[1].handler == .jccNear {
-            return closeBlock(op + 1, m)
+            // JZ and JNZ read the result just computed. The other conditions materialize the
+            // flags, a call, left to the outlined Jcc handler so that this one needs no stack
+            // frame (docs/performance.md, item 32).
+            let jcc = op + 1, cc = jcc.pointee.cond
+            guard cc >> 1 == 2 else { return closeBlockOutlined(jcc, m) }
+            let zf = m.lazyResult == 0
+            return closeBlock(jcc, m, taken: cc & 1 == 0 ? zf : !zf)
         }
         return next(op, m)
     }
 
+    @inline(never)
+    private static func closeBlockOutlined(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
+        closeBlock(op, m, taken: m.conditionHolds(op.pointee.cond))
+    }
+
     /// An instruction with a common case that its semantics run by a shortcut
-    /// (`rdmsrCommonCase`, `wrmsrCommonCase`, `vmxonCommonCase`, `vmxoffCommonCase`): the shortcut makes no call, so the handler
-    /// needs no stack frame and its registers no saving. Anything else goes to the generic
-    /// handler, outlined, which runs the instruction in full.
+    /// (`rdmsrCommonCase`, `wrmsrCommonCase`, `vmxonCommonCase`, `vmxoffCommonCase`): the
+    /// shortcut makes no call, so the handler needs no stack frame and its registers no saving.
+    /// Anything else goes to the generic handler, outlined, which runs the instruction in full.
     @inline(__always)
     private static func commonCase(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
         assert(!m.hooks.isActive, "the shortcuts leave hooks to the full semantics")
@@ -115,13 +126,15 @@ extension Machine {
     /// itself (`SelfLoop`), it counts the block again and runs it, while the limits allow;
     /// otherwise the loop goes on from RIP.
     @inline(__always)
-    private static func closeBlock(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
-        m.executeFast(.jccNear, op)
+    private static func closeBlock(_ op: UnsafePointer<Op>, _ m: Machine, taken: Bool) -> UInt8 {
+        m.takeJcc(op, taken)
+        // Where the Jcc went, as a value: read back from RIP, it would wait for the store.
+        let rip = taken ? UInt64(bitPattern: op.pointee.imm) : op.pointee.nextAddress
         let core = m.core
-        guard core.pointee.selfLoop.turnsLeft > 0, m.state.rip == core.pointee.selfLoop.address,
-              m.instructionCount <= core.pointee.selfLoop.instructionCeiling,
-              m.cycleCount <= core.pointee.selfLoop.cycleCeiling,
-              let first = core.pointee.selfLoop.first else { return ThreadedStatus.next.rawValue }
+        // The instruction limit was solved for the turns when the loop was entered (`SelfLoop`).
+        guard core.pointee.selfLoop.turnsLeft > 0, rip == core.pointee.selfLoop.address,
+              m.cycleCount <= core.pointee.selfLoop.cycleCeiling else { return ThreadedStatus.next.rawValue }
+        let first = core.pointee.selfLoop.first.unsafelyUnwrapped
         core.pointee.selfLoop.turnsLeft -= 1
         m.countEntered(instructions: core.pointee.selfLoop.count, cycles: core.pointee.selfLoop.baseCycles,
                        fastALU: core.pointee.selfLoop.fastALU, fastJcc: core.pointee.selfLoop.fastJcc)

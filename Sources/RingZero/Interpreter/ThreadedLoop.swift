@@ -21,7 +21,8 @@ extension Machine {
             let last = start + (block.count - 1)
             if entry == start && last.pointee.handler == .jccNear && UInt64(bitPattern: last.pointee.imm) == start.pointee.address
                 && start.pointee.address != endAddress {
-                core.pointee.selfLoop = SelfLoop(block, first: start, options, faults: faults.count)
+                core.pointee.selfLoop = SelfLoop(block, first: start, options, faults: faults.count,
+                                                 instructions: instructionCount)
             } else {
                 core.pointee.selfLoop.turnsLeft = 0
             }
@@ -105,38 +106,50 @@ extension Machine {
 }
 
 /// A block that ends in a Jcc back to its own start, as the threaded loop entered it: what its
-/// Jcc needs to run it again without returning to the loop, and the limits that allows.
+/// Jcc needs to run it again without returning to the loop, and the limits on that.
 struct SelfLoop {
+    /// The block's first Op; set whenever `turnsLeft` > 0.
     var first: UnsafePointer<Op>?
     var address: UInt64 = 0
     var count: UInt64 = 0
     var baseCycles: UInt64 = 0
     var fastALU: UInt64 = 0
     var fastJcc: UInt64 = 0
-    /// The block runs again only while the counters are at most these (the loop's
-    /// `fitsLimits`, solved for the counters once).
-    var instructionCeiling: UInt64 = 0
+    /// The block runs again only while the cycle count is at most this (the loop's
+    /// `fitsLimits`, solved for the count once). Checked on every turn: a REP string
+    /// instruction may charge more than the block's dearest cost.
     var cycleCeiling: UInt64 = 0
-    /// How many more times. Bounded, so that a debug build, whose handlers call the next one
-    /// instead of jumping to it, returns to the loop before the stack holds frames for more
-    /// than 128 Ops (16 turns of a loop of up to 8 instructions, 2 of one of 64).
+    /// How many more times the Jcc may run the block. The instruction limit is solved for it
+    /// once, on entry, since every turn counts the block's instructions exactly. A debug
+    /// build, whose handlers call the next one instead of jumping to it, returns to the loop
+    /// before the stack holds frames for more than 128 Ops (16 turns of a loop of up to 8
+    /// instructions, 2 of one of 64); an optimized one after 1,024 turns.
     var turnsLeft = 0
     static let nestedOpsLimit = 128
 
     init() {}
 
-    init(_ block: OpCache.Block, first: UnsafePointer<Op>, _ options: RunOptions, faults: Int) {
+    /// Entered with the instruction count at `instructions`, the block counted.
+    init(_ block: OpCache.Block, first: UnsafePointer<Op>, _ options: RunOptions, faults: Int, instructions: UInt64) {
         self.first = first
         address = first.pointee.address
         count = UInt64(block.count)
         baseCycles = block.baseCycles
         fastALU = block.fastALU
         fastJcc = block.fastJcc
-        let used = count &+ UInt64(faults)
+        // Turn k (from 1) may run while the instructions counted before it, those of the
+        // turns so far, leave room for the block's and the faults taken:
+        //   instructions + (k - 1) * count + count + faults <= maxInstructions
         let maxCycles = options.maxCycles ?? .max
-        guard options.maxInstructions >= used, maxCycles >= block.cost else { return }
-        instructionCeiling = options.maxInstructions - used
+        let needed = instructions.addingReportingOverflow(count &+ UInt64(faults))
+        guard !needed.overflow, needed.partialValue <= options.maxInstructions, maxCycles >= block.cost else { return }
         cycleCeiling = maxCycles - block.cost
-        turnsLeft = min(16, Self.nestedOpsLimit / block.count)
+        let byInstructions = (options.maxInstructions - needed.partialValue) / count + 1
+        #if DEBUG
+        let bound = UInt64(min(16, Self.nestedOpsLimit / block.count))
+        #else
+        let bound: UInt64 = 1024
+        #endif
+        turnsLeft = Int(min(bound, byInstructions))
     }
 }

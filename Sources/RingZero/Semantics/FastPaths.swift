@@ -30,18 +30,22 @@ extension Machine {
         case .movRI: state.gpr[Int(op.pointee.dstReg)] = fastImmediate(op)
         case .incR: fastStep(op, .inc) { $0 &+ 1 }
         case .decR: fastStep(op, .dec) { $0 &- 1 }
-        case .jccNear:
-            // The target was checked canonical when the Op was made.
-            if conditionHolds(op.pointee.cond) {
-                state.rip = UInt64(bitPattern: op.pointee.imm)
-            } else {
-                state.rip = op.pointee.nextAddress
-                charge(op.pointee, as: .branchNotTaken)
-            }
+        case .jccNear: takeJcc(op, conditionHolds(op.pointee.cond))
         default:
             return false
         }
         return true
+    }
+
+    /// The near Jcc `op` with its condition decided: RIP to the target (checked canonical when
+    /// the Op was made) or past it, charged as not taken.
+    @inline(__always) func takeJcc(_ op: UnsafePointer<Op>, _ taken: Bool) {
+        if taken {
+            state.rip = UInt64(bitPattern: op.pointee.imm)
+        } else {
+            state.rip = op.pointee.nextAddress
+            charge(op.pointee, as: .branchNotTaken)
+        }
     }
 
     @inline(__always) private func fastMask(_ op: UnsafePointer<Op>) -> UInt64 { op.pointee.size == 8 ? .max : 0xFFFF_FFFF }
