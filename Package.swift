@@ -22,9 +22,14 @@ let package = Package(
             name: "CHostOracle",
             path: "Sources/CHostOracle"
         ),
+        // How deep the stack is, for the threaded loop's bound on a self-loop's stack.
+        .target(
+            name: "CStackAddress",
+            path: "Sources/CStackAddress"
+        ),
         .target(
             name: "RingZero",
-            dependencies: ["CCapstone", "CHostOracle"],
+            dependencies: ["CCapstone", "CHostOracle", "CStackAddress"],
             swiftSettings: []
         ),
         .executableTarget(

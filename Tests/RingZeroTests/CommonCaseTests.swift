@@ -74,6 +74,14 @@ import Testing
         let (_, canonical) = try expectAgreement("canonical", [ecx(MSRIndex.IA32_SYSENTER_ESP), eax(0), edx(0), wrmsr,
                                                                edx(0x8000), wrmsr, hlt])
         #expect(canonical.faults.map(\.vector) == [.GP])
+        // Stores the shortcut makes: a canonical IA32_SYSENTER_ESP in the upper half, and
+        // IA32_FEATURE_CONTROL enabled, then locked (then refused: locked).
+        let (esp, _) = try expectAgreement("canonical stored", [ecx(MSRIndex.IA32_SYSENTER_ESP), eax(0x1000), edx(0), wrmsr,
+                                                                 eax(0x2000), edx(0xFFFF_8000), wrmsr, rdmsr, hlt])
+        #expect(esp.msrValue(MSRIndex.IA32_SYSENTER_ESP) == 0xFFFF_8000_0000_2000 && esp.state[.rdx] == 0xFFFF_8000)
+        let (lock, lockOutcome) = try expectAgreement("enabled, then locked", [ecx(fc), eax(4), edx(0), wrmsr, eax(5), wrmsr,
+                                                                               wrmsr, hlt], profile: profile)
+        #expect(lock.msrValue(fc) == 5 && lockOutcome.faults.map(\.vector) == [.GP])
         // IA32_SYSENTER_CS ignores bits 63:32: twice, then read back.
         let (cs, _) = try expectAgreement("ignored bits", [ecx(MSRIndex.IA32_SYSENTER_CS), edx(0xFFFF), eax(0x10), wrmsr,
                                                            eax(0x18), wrmsr, rdmsr, hlt])
@@ -126,6 +134,19 @@ import Testing
         // Entered, left and entered again by the shortcut; then VMXON in VMX root: VMfailInvalid.
         let (twice, _) = try expectAgreement("in VMX root", [vmxon, vmxoff, vmxon, vmxon, hlt], state: vmxReady())
         #expect(twice.state.vmx.operation == .root && status(twice) == RFLAGS.CF)
+        // Inside SMX operation, with VMX enabled there: entered and left, A20M left masked
+        // (GETSEC[SENTER] masked it).
+        let (smx, _) = try expectAgreement("inside SMX", [vmxon, vmxoff, vmxon, hlt], state: vmxReady(featureControl: "0x7")) { m in
+            m.state.smx.operation = true
+            m.state.signals.a20mBlocked = true
+        }
+        #expect(smx.state.vmx.operation == .root && smx.state.signals.a20mBlocked && status(smx) == 0)
+        // IA32_VMX_BASIC[48]: VMX structures below 4 GBytes; a pointer at 4 GBytes fails.
+        let (below4G, _) = try expectAgreement("IA32_VMX_BASIC[48]", [vmxon, hlt], state: vmxReady()) { m in
+            m.setMSR(MSRIndex.IA32_VMX_BASIC, (m.msrValue(MSRIndex.IA32_VMX_BASIC) ?? 0) | 1 << 48)
+            m.load(bytes("0000000001000000"), at: 0x2000)
+        }
+        #expect(below4G.state.vmx.operation == .none && status(below4G) == RFLAGS.CF)
         // A misaligned pointer with the revision id where it points: VMfailInvalid all the same.
         let (misaligned, _) = try expectAgreement("misaligned, revision there", [vmxon, hlt], state: vmxReady()) { m in
             m.load(bytes("0830000000000000"), at: 0x2000)
@@ -134,7 +155,7 @@ import Testing
         #expect(misaligned.state.vmx.operation == .none && status(misaligned) == RFLAGS.CF)
         // The VMXON region's checks: VMfailInvalid each.
         for (what, pointer, revision) in [("misaligned", "0830000000000000", nil), ("outside memory", "0000002000000000", nil),
-                                          ("above 4 GiB", "0000000001000000", nil), ("wrong revision", nil, "04000000"),
+                                          ("at 4 GiB, outside memory", "0000000001000000", nil), ("wrong revision", nil, "04000000"),
                                           ("revision bit 31", nil, "ffffffff")] {
             let (m, _) = try expectAgreement(what, [vmxon, hlt], state: vmxReady()) { m in
                 if let pointer { m.load(bytes(pointer), at: 0x2000) }

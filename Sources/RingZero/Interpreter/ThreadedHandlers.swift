@@ -133,7 +133,8 @@ extension Machine {
         let core = m.core
         // The instruction limit was solved for the turns when the loop was entered (`SelfLoop`).
         guard core.pointee.selfLoop.turnsLeft > 0, rip == core.pointee.selfLoop.address,
-              m.cycleCount <= core.pointee.selfLoop.cycleCeiling else { return ThreadedStatus.next.rawValue }
+              m.cycleCount <= core.pointee.selfLoop.cycleCeiling,
+              Machine.stackAddress() > core.pointee.selfLoop.stackFloor else { return ThreadedStatus.next.rawValue }
         let first = core.pointee.selfLoop.first.unsafelyUnwrapped
         core.pointee.selfLoop.turnsLeft -= 1
         m.countEntered(instructions: core.pointee.selfLoop.count, cycles: core.pointee.selfLoop.baseCycles,
@@ -142,9 +143,11 @@ extension Machine {
     }
 
     /// Go on with the block's next Op, if there is one: a call in tail position, so each
-    /// handler's own indirect jump picks the next one. An optimized build makes it a jump; a
-    /// debug build makes it a call, so the depth is a block's Ops (at most 64) times the turns
-    /// of a self-loop, which `SelfLoop` bounds to 128 Ops in all.
+    /// handler's own indirect jump picks the next one. An optimized build makes it a jump,
+    /// except from a handler that goes through `execute`, whose frame holds a copy of the Op
+    /// (and a stack guard) until the call returns; a debug build always makes it a call. So a
+    /// block can leave up to 64 frames on the stack, and a self-loop's turns more, which
+    /// `SelfLoop.stackFloor` bounds.
     @inline(__always)
     private static func next(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
         if op.pointee.restCount == 0 { return ThreadedStatus.next.rawValue }

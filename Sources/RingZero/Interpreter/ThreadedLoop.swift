@@ -1,3 +1,5 @@
+import CStackAddress
+
 extension Machine {
     /// The threaded loop: a block's first Op's handler is called through `threadedHandlers`,
     /// and each handler calls the next Op's, to the end of the block; then the next block, for
@@ -119,17 +121,25 @@ struct SelfLoop {
     /// `fitsLimits`, solved for the count once). Checked on every turn: a REP string
     /// instruction may charge more than the block's dearest cost.
     var cycleCeiling: UInt64 = 0
-    /// How many more times the Jcc may run the block. The instruction limit is solved for it
-    /// once, on entry, since every turn counts the block's instructions exactly. A debug
-    /// build, whose handlers call the next one instead of jumping to it, returns to the loop
-    /// before the stack holds frames for more than 128 Ops (16 turns of a loop of up to 8
-    /// instructions, 2 of one of 64); an optimized one after 1,024 turns.
+    /// How many more times the Jcc may run the block: at most 1,024, fewer when the
+    /// instruction limit comes first. That limit is solved for the turns once, on entry,
+    /// since every turn counts the block's instructions exactly.
     var turnsLeft = 0
-    static let nestedOpsLimit = 128
+    static let turnBound: UInt64 = 1024
+    /// The lowest stack address a turn may start at (`stackDepthAllowed` below where the
+    /// loop entered the block). An optimized build jumps from handler to handler, so the
+    /// stack does not grow; but a debug build calls each next handler, and so does an
+    /// optimized build from a handler that goes through `execute` (its frame holds a copy of
+    /// the Op), so each turn can leave frames behind. Checked on every turn, whatever the
+    /// compiler did.
+    var stackFloor: UInt = 0
+    static let stackDepthAllowed: UInt = 64 << 10
 
     init() {}
 
-    /// Entered with the instruction count at `instructions`, the block counted.
+    /// Entered with the instruction count at `instructions`, the block counted; made where the
+    /// loop calls the block's first handler, so the stack is measured from there.
+    @inline(__always)
     init(_ block: OpCache.Block, first: UnsafePointer<Op>, _ options: RunOptions, faults: Int, instructions: UInt64) {
         self.first = first
         address = first.pointee.address
@@ -144,12 +154,15 @@ struct SelfLoop {
         let needed = instructions.addingReportingOverflow(count &+ UInt64(faults))
         guard !needed.overflow, needed.partialValue <= options.maxInstructions, maxCycles >= block.cost else { return }
         cycleCeiling = maxCycles - block.cost
-        let byInstructions = (options.maxInstructions - needed.partialValue) / count + 1
-        #if DEBUG
-        let bound = UInt64(min(16, Self.nestedOpsLimit / block.count))
-        #else
-        let bound: UInt64 = 1024
-        #endif
-        turnsLeft = Int(min(bound, byInstructions))
+        // No division where it can be helped: one costs more than a turn of a short loop.
+        let room = options.maxInstructions - needed.partialValue
+        turnsLeft = Int(room >= Self.turnBound &* count ? Self.turnBound : room / count + 1)
+        stackFloor = Machine.stackAddress() &- Self.stackDepthAllowed
     }
+}
+
+extension Machine {
+    /// An address in the caller's stack frame: how deep the stack is, near enough.
+    @inline(__always)
+    static func stackAddress() -> UInt { UInt(rz_stack_address()) }
 }
