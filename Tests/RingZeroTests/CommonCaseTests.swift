@@ -1,9 +1,9 @@
 import Testing
 @testable import RingZero
 
-/// The threaded loop runs RDMSR, WRMSR, VMXON and VMXOFF by a shortcut for their common case
-/// (`rdmsrCommonCase`, `wrmsrCommonCase`, `vmxonCommonCase`, `vmxoffCommonCase`) and leaves
-/// everything else to the full semantics, which the reference path always runs. Each program
+/// The threaded loop runs MOV to and from CR, CLTS, LMSW, RDMSR, WRMSR, VMXON and VMXOFF by a
+/// shortcut for their common case (`movToCRCommonCase`, `rdmsrCommonCase` and the others) and
+/// leaves everything else to the full semantics, which the reference path always runs. Each program
 /// here reaches one condition the shortcut must refuse (a fault, a VMfail, a hook, a rule of
 /// its own, memory outside the guest's), usually right after a run of the instruction the
 /// shortcut takes; the two paths must agree on every result and counter. The threaded loop
@@ -35,12 +35,12 @@ import Testing
     /// outcome, the state, the MSRs, the counters by form and reads outside memory. Returns the
     /// threaded run's machine and outcome for the case's own expectations.
     @discardableResult
-    func expectAgreement(_ what: String, _ code: [String], profile: CPUProfile = .i7_5600u, state: String? = nil,
-                         setup: (Machine) -> Void = { _ in }) throws -> (Machine, RunOutcome) {
+    func expectAgreement(_ what: String, _ code: [String], profile: CPUProfile = .i7_5600u, mode: OperatingMode = .long,
+                         state: String? = nil, setup: (Machine) -> Void = { _ in }) throws -> (Machine, RunOutcome) {
         let program = code.joined(separator: " ")
-        let (fast, a) = try run(program, profile: profile, state: state, options: RunOptions(onFault: .continue),
+        let (fast, a) = try run(program, profile: profile, mode: mode, state: state, options: RunOptions(onFault: .continue),
                                 setup: setup)
-        let (reference, b) = try run(program, profile: profile, state: state,
+        let (reference, b) = try run(program, profile: profile, mode: mode, state: state,
                                      options: RunOptions(onFault: .continue, referencePath: true), setup: setup)
         #expect(a == b, "\(what)")
         #expect(fast.state == reference.state, "\(what)")
@@ -201,6 +201,90 @@ import Testing
         #expect(cpl3.faults.map(\.vector) == [.GP, .GP])
         let (dual, _) = try expectAgreement("dual monitor", [vmxon, vmxoff, hlt], state: vmxReady()) { $0.state.vmx.dualMonitor = true }
         #expect(dual.state.vmx.operation == .root && status(dual) == RFLAGS.CF)
+    }
+
+    @Test func controlRegisterRefusalsAreLeftToTheFullSemantics() throws {
+        // mov cr4, rbx; mov cr2, rbx; mov cr8, rbx; mov cr0, rbx; mov cr3, rbx; mov rax, cr4;
+        // mov rcx, cr8; clts; lmsw bx; lmsw [rsi]
+        let movCR4 = "0f 22 e3", movCR2 = "0f 22 d3", movCR8 = "44 0f 22 c3", movCR0 = "0f 22 c3", movCR3 = "0f 22 db"
+        let readCR4 = "0f 20 e0", readCR8 = "44 0f 20 c1", clts = "0f 06", lmswBX = "0f 01 f3", lmswMemory = "0f 01 36"
+        // Writes the shortcut takes, and values each check refuses (#GP(0) from the full semantics).
+        var cr4Before: UInt64 = 0
+        let (cr4, cr4Outcome) = try expectAgreement("CR4.TSD toggled", [readCR4, movCR4, hlt]) { m in
+            cr4Before = m.state.cr4
+            m.state[.rbx] = m.state.cr4 ^ CR4.TSD
+        }
+        #expect(cr4Outcome.faults.isEmpty && cr4.state[.rax] == cr4Before && cr4.state.cr4 == cr4Before ^ CR4.TSD)
+        let (others, othersOutcome) = try expectAgreement("CR2, CR8, CLTS, LMSW", [movCR2, movCR8, readCR8, clts, lmswBX, hlt]) { m in
+            m.state[.rbx] = 5
+            m.state.cr0 |= CR0.TS | CR0.MP
+        }
+        #expect(othersOutcome.faults.isEmpty && others.state.cr2 == 5 && others.state.cr8 == 5 && others.state[.rcx] == 5)
+        // CLTS clears TS; LMSW of 5 sets EM, clears MP and keeps PE.
+        #expect(others.state.cr0 & 0xF == CR0.PE | CR0.EM)
+        let refused: [(String, (Machine) -> UInt64)] = [
+            ("CR4 bit 32", { $0.state.cr4 | 1 << 32 }),
+            ("CR4.LA57, which the profile lacks", { $0.state.cr4 | 1 << 12 }),
+            ("CR4.PAE cleared in IA-32e mode", { $0.state.cr4 & ~CR4.PAE }),
+            ("CR4.PCIDE with CR3[11:0] set", { m in m.state.cr3 |= 0x001; return m.state.cr4 | 1 << 17 }),
+            ("CR4.CET with CR0.WP clear", { m in m.state.cr0 &= ~CR0.WP; return m.state.cr4 | 1 << 23 }),
+        ]
+        for (what, value) in refused {
+            let (_, o) = try expectAgreement(what, [movCR4, hlt]) { m in m.state[.rbx] = value(m) }
+            #expect(o.faults.map(\.vector) == [.GP], "\(what)")
+        }
+        let (_, cr8) = try expectAgreement("CR8 = 16", [movCR8, hlt]) { $0.state[.rbx] = 16 }
+        #expect(cr8.faults.map(\.vector) == [.GP])
+        // CR4.PCIDE with CR3[11:0] clear: taken.
+        let (pcide, _) = try expectAgreement("CR4.PCIDE", [movCR4, hlt]) { m in
+            m.state.cr3 &= ~0xFFF
+            m.state[.rbx] = m.state.cr4 | 1 << 17
+        }
+        #expect(pcide.state.cr4 & 1 << 17 != 0)
+        // In VMX operation, CR4.VMXE is fixed to 1; CLTS and LMSW may not clear a fixed CR0 bit.
+        let (_, fixed) = try expectAgreement("VMXE in VMX operation", [vmxon, movCR4, hlt], state: vmxReady()) { m in
+            m.state[.rbx] = m.state.cr4 & ~CR4.VMXE
+        }
+        #expect(fixed.faults.map(\.vector) == [.GP])
+        for (what, code, bit) in [("CLTS", clts, CR0.TS), ("LMSW", lmswBX, CR0.MP)] {
+            let (m, o) = try expectAgreement("\(what) of a fixed bit", [vmxon, code, hlt], state: vmxReady()) { m in
+                m.state.cr0 |= bit
+                m.setMSR(MSRIndex.IA32_VMX_CR0_FIXED0, (m.msrValue(MSRIndex.IA32_VMX_CR0_FIXED0) ?? 0) | bit)
+                m.state[.rbx] = 0
+            }
+            #expect(o.faults.map(\.vector) == [.GP] && m.state.cr0 & bit != 0, "\(what)")
+        }
+        // Left to the full semantics every time: CR0 and CR3, and LMSW of memory.
+        let (full, fullOutcome) = try expectAgreement("CR0, CR3, LMSW [rsi]", [movCR0, movCR3, lmswMemory, hlt]) { m in
+            m.state[.rbx] = m.state.cr0
+            m.state[.rsi] = 0x2000
+            m.load([0x0B, 0x00], at: 0x2000)
+        }
+        #expect(fullOutcome.faults.isEmpty && full.state.cr0 & 0xF == 0xB)
+        // A CR4 write that reloads the PDPTEs: PAE paging in protected mode, PGE toggled, an
+        // entry with reserved bits 2:1 set.
+        for (what, entry) in [("PDPTEs valid", "0100000000000000"), ("PDPTE reserved bits", "0700000000000000")] {
+            let state = #"{"registers": {"cr0": "0x80000011", "cr4": "0x20", "cr3": "0x5000"}, "memory": [{"address": "0x5000", "hex": "\#(entry)"}]}"#
+            let (m, o) = try expectAgreement(what, ["0f 22 e0", hlt], mode: .protected, state: state) { $0.state[.rax] = 0x20 | CR4.PGE }
+            #expect(o.faults.isEmpty == (what == "PDPTEs valid") && (m.state.cr4 & CR4.PGE != 0) == o.faults.isEmpty, "\(what)")
+        }
+        // Privilege: CPL 3 (HLT faults too), and RFLAGS.VM in 64-bit mode.
+        // A CR4 value that would pass, so that privilege alone refuses.
+        let (_, user) = try expectAgreement("CPL 3", [readCR4, movCR4, clts, lmswBX, hlt], state: #"{"cpl": 3}"#) { m in
+            m.state[.rbx] = m.state.cr4 ^ CR4.TSD
+        }
+        #expect(user.faults.map(\.vector) == Array(repeating: .GP, count: 5))
+        let (_, vm) = try expectAgreement("RFLAGS.VM", [readCR4, movCR4, clts, lmswBX, hlt]) { m in
+            m.state.rflags |= RFLAGS.VM
+            m.state[.rbx] = m.state.cr4 ^ CR4.TSD
+        }
+        #expect(vm.faults.map(\.vector) == Array(repeating: .GP, count: 4))
+        // LMSW sets CR0.PE from real-address mode (and may not clear it after).
+        let (real, _) = try expectAgreement("LMSW from real mode", [lmswBX, "0f 01 f1", hlt], mode: .real) { m in
+            m.state[.rbx] = 0x1
+            m.state[.rcx] = 0x0
+        }
+        #expect(real.state.cr0 & CR0.PE != 0)
     }
 
     @Test func vmxHooksSeeEveryTransitionAndRead() throws {

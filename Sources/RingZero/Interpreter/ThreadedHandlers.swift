@@ -55,10 +55,10 @@ extension Machine {
         case .incR: { Machine.fast($0, $1, .incR) }
         case .decR: { Machine.fast($0, $1, .decR) }
         case .jccNear: { Machine.closeBlock($0, $1, taken: $1.conditionHolds($0.pointee.cond)) }
-        case .movToCR: { Machine.generic($0, $1, .movToCR) }
-        case .movFromCR: { Machine.generic($0, $1, .movFromCR) }
-        case .clts: { Machine.generic($0, $1, .clts) }
-        case .lmsw: { Machine.generic($0, $1, .lmsw) }
+        case .movToCR: { Machine.commonCase($0, $1, .movToCR) }
+        case .movFromCR: { Machine.commonCase($0, $1, .movFromCR) }
+        case .clts: { Machine.commonCase($0, $1, .clts) }
+        case .lmsw: { Machine.commonCase($0, $1, .lmsw) }
         case .rdmsr: { Machine.commonCase($0, $1, .rdmsr) }
         case .wrmsr: { Machine.commonCase($0, $1, .wrmsr) }
         case .vmxon: { Machine.commonCase($0, $1, .vmxon) }
@@ -90,14 +90,23 @@ extension Machine {
         closeBlock(op, m, taken: m.conditionHolds(op.pointee.cond))
     }
 
-    /// An instruction with a common case that its semantics run by a shortcut
-    /// (`rdmsrCommonCase`, `wrmsrCommonCase`, `vmxonCommonCase`, `vmxoffCommonCase`): the
-    /// shortcut makes no call, so the handler needs no stack frame and its registers no saving.
+    /// An instruction with a common case that its semantics run by a shortcut (`movToCRCommonCase`,
+    /// `movFromCRCommonCase`, `cltsCommonCase`, `lmswCommonCase`, `rdmsrCommonCase`,
+    /// `wrmsrCommonCase`, `vmxonCommonCase`, `vmxoffCommonCase`): the shortcut makes no call,
+    /// so the handler needs no stack frame and its registers no saving.
     /// Anything else goes to the generic handler, outlined, which runs the instruction in full.
     @inline(__always)
     private static func commonCase(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
         assert(!m.hooks.isActive, "the shortcuts leave hooks to the full semantics")
         switch handler {
+        case .movToCR:
+            guard m.movToCRCommonCase(op) else { return movToCRInFull(op, m) }
+        case .movFromCR:
+            guard m.movFromCRCommonCase(op) else { return movFromCRInFull(op, m) }
+        case .clts:
+            guard m.cltsCommonCase(op) else { return cltsInFull(op, m) }
+        case .lmsw:
+            guard m.lmswCommonCase(op) else { return lmswInFull(op, m) }
         case .rdmsr:
             guard m.rdmsrCommonCase(op) else { return rdmsrInFull(op, m) }
         case .wrmsr:
@@ -113,6 +122,14 @@ extension Machine {
         return next(op, m)
     }
 
+    @inline(never)
+    private static func movToCRInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .movToCR) }
+    @inline(never)
+    private static func movFromCRInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .movFromCR) }
+    @inline(never)
+    private static func cltsInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .clts) }
+    @inline(never)
+    private static func lmswInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .lmsw) }
     @inline(never)
     private static func rdmsrInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .rdmsr) }
     @inline(never)

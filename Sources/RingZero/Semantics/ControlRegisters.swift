@@ -20,6 +20,11 @@ extension Machine {
 
     var inVMXOperation: Bool { state.vmx.operation != .none }
 
+    /// CPL 0 outside virtual-8086 mode, for the common cases' shortcuts: stricter than
+    /// `checkPrivileged` (RFLAGS.VM set in real-address mode refuses too), which the full
+    /// semantics then make in the SDM's order.
+    @inline(__always) var privilegedForShortcut: Bool { state.rflags & RFLAGS.VM == 0 && state.cpl == 0 }
+
     @inline(__always) func movToCR(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkPrivileged()
         var value = readGPR(op.pointee.srcReg, 8)
@@ -64,6 +69,70 @@ extension Machine {
         writeGPR(op.pointee.dstReg, op.pointee.codeMode == .bits64 ? 8 : 4, controlRegister(Int(op.pointee.cond)))
     }
 
+    /// The common cases of the family, the ones a loop repeats, for the threaded handlers'
+    /// shortcuts (as `rdmsrCommonCase`): each does what the full semantics do, with no call,
+    /// or returns false having changed nothing, and the full semantics then run. Hooks need no
+    /// test: the threaded loop runs only while none is registered.
+    ///
+    /// MOV from CR at CPL 0.
+    @inline(__always) func movFromCRCommonCase(_ op: UnsafePointer<Op>) -> Bool {
+        guard privilegedForShortcut else { return false }
+        writeGPR(op.pointee.dstReg, op.pointee.codeMode == .bits64 ? 8 : 4, controlRegister(Int(op.pointee.cond)))
+        return true
+    }
+
+    /// MOV to CR2, CR4 or CR8 at CPL 0 with a value that passes every check without reading
+    /// memory (a CR4 write that reloads the PDPTEs is left to `movToCR`, as are CR0 and CR3,
+    /// whose writes can switch modes or read the PDPTEs).
+    @inline(__always) func movToCRCommonCase(_ op: UnsafePointer<Op>) -> Bool {
+        guard privilegedForShortcut else { return false }
+        var value = readGPR(op.pointee.srcReg, 8)
+        if op.pointee.codeMode != .bits64 { value &= 0xFFFF_FFFF }
+        switch op.pointee.cond {
+        case 2:
+            state.cr2 = value
+        case 4:
+            guard cr4ValueAllowed(value) && !cr4WriteReloadsPDPTEs(value) else { return false }
+            state.cr4 = value
+        case 8:
+            guard value & ~0xF == 0 else { return false }
+            state.cr8 = value
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// CLTS at CPL 0 where VMX operation does not hold CR0.TS at 1.
+    @inline(__always) func cltsCommonCase(_ op: UnsafePointer<Op>) -> Bool {
+        guard privilegedForShortcut else { return false }
+        let value = state.cr0 & ~CR0.TS
+        guard cr0FitsVMX(value) else { return false }
+        state.cr0 = value
+        return true
+    }
+
+    /// LMSW of a register at CPL 0 where VMX operation allows the result.
+    @inline(__always) func lmswCommonCase(_ op: UnsafePointer<Op>) -> Bool {
+        guard privilegedForShortcut && op.pointee.dstKind == .reg else { return false }
+        let value = lmswResult(readGPR(op.pointee.dstReg, 2))
+        guard cr0FitsVMX(value) else { return false }
+        state.cr0 = value
+        return true
+    }
+
+    /// CR0 as VMX operation allows it: anything outside VMX operation, else inside the
+    /// IA32_VMX_CR0_FIXED0/1 masks.
+    @inline(__always) private func cr0FitsVMX(_ value: UInt64) -> Bool {
+        !inVMXOperation || Self.fitsFixedBits(value, fixed0: facts.cr0Fixed0, fixed1: facts.cr0Fixed1)
+    }
+
+    /// CR0 after LMSW of `source`: bits 3:0 (PE, MP, EM, TS) from it, PE never cleared.
+    @inline(__always) private func lmswResult(_ source: UInt64) -> UInt64 {
+        let old = state.cr0
+        return (old & ~0xF) | (source & 0xF) | (old & CR0.PE)
+    }
+
     /// MOV to CR0: the SDM's #GP(0) conditions, then the IA-32e mode transitions.
     func writeCR0(_ requested: UInt64) throws(GuestException) {
         let old = state.cr0
@@ -106,27 +175,29 @@ extension Machine {
 
     /// MOV to CR4: reserved bits are those whose CPUID feature the profile lacks.
     @_transparent func writeCR4(_ value: UInt64) throws(GuestException) {
+        if !cr4ValueAllowed(value) { throw fault(.GP) }
+        if cr4WriteReloadsPDPTEs(value) && !pdptesValid(cr3: state.cr3) { throw fault(.GP) }
+        state.cr4 = value
+    }
+
+    /// MOV to CR4's checks but the PDPTE reload's: false when the value raises #GP(0).
+    @inline(__always) private func cr4ValueAllowed(_ value: UInt64) -> Bool {
         let old = state.cr4
-        if value >> 32 != 0 { throw fault(.GP) }
-        if value & ~facts.cr4Allowed != 0 { throw fault(.GP) }
-        if state.inIA32eMode {
-            if value & CR4.PAE == 0 { throw fault(.GP) }
-            if (value ^ old) & CR4.LA57 != 0 { throw fault(.GP) }
-        }
-        if old & CR4.PCIDE == 0 && value & CR4.PCIDE != 0 {
-            if !state.inIA32eMode || state.cr3 & 0xFFF != 0 { throw fault(.GP) }
+        if value >> 32 != 0 || value & ~facts.cr4Allowed != 0 { return false }
+        if state.inIA32eMode && (value & CR4.PAE == 0 || (value ^ old) & CR4.LA57 != 0) { return false }
+        if old & CR4.PCIDE == 0 && value & CR4.PCIDE != 0 && (!state.inIA32eMode || state.cr3 & 0xFFF != 0) {
+            return false
         }
         // CR4.CET cannot be set while CR0.WP = 0.
-        if value & CR4.CET != 0 && state.cr0 & CR0.WP == 0 { throw fault(.GP) }
-        if inVMXOperation && !Self.fitsFixedBits(value, fixed0: facts.cr4Fixed0, fixed1: facts.cr4Fixed1) {
-            throw fault(.GP)
-        }
-        // With PAE paging in effect afterwards, a change to PAE, PGE, PSE or SMEP reloads the PDPTEs.
-        if (old ^ value) & (CR4.PAE | CR4.PGE | CR4.PSE | CR4.SMEP) != 0
-            && paePagingActive(cr0: state.cr0, cr4: value, efer: state.efer) && !pdptesValid(cr3: state.cr3) {
-            throw fault(.GP)
-        }
-        state.cr4 = value
+        if value & CR4.CET != 0 && state.cr0 & CR0.WP == 0 { return false }
+        return !inVMXOperation || Self.fitsFixedBits(value, fixed0: facts.cr4Fixed0, fixed1: facts.cr4Fixed1)
+    }
+
+    /// Whether writing `value` to CR4 reloads the PDPTEs: with PAE paging in effect
+    /// afterwards, a change to PAE, PGE, PSE or SMEP.
+    @inline(__always) private func cr4WriteReloadsPDPTEs(_ value: UInt64) -> Bool {
+        (state.cr4 ^ value) & (CR4.PAE | CR4.PGE | CR4.PSE | CR4.SMEP) != 0
+            && paePagingActive(cr0: state.cr0, cr4: value, efer: state.efer)
     }
 
     /// PAE paging: CR0.PG = 1, CR4.PAE = 1 and IA32_EFER.LME = 0 (SDM Vol. 3A §4.1.1).
@@ -158,9 +229,7 @@ extension Machine {
         try checkPrivileged()
         let old = state.cr0
         let value = old & ~CR0.TS
-        if inVMXOperation && !Self.fitsFixedBits(value, fixed0: facts.cr0Fixed0, fixed1: facts.cr0Fixed1) {
-            throw fault(.GP)
-        }
+        if !cr0FitsVMX(value) { throw fault(.GP) }
         state.cr0 = value
         if hooks.controlRegisterWrite != nil { notifyControlRegisterWrite(0, old, value) }
     }
@@ -175,10 +244,8 @@ extension Machine {
         default: source = readGPR(op.pointee.dstReg, 2)
         }
         let old = state.cr0
-        let value = (old & ~0xF) | (source & 0xF) | (old & CR0.PE)
-        if inVMXOperation && !Self.fitsFixedBits(value, fixed0: facts.cr0Fixed0, fixed1: facts.cr0Fixed1) {
-            throw fault(.GP)
-        }
+        let value = lmswResult(source)
+        if !cr0FitsVMX(value) { throw fault(.GP) }
         state.cr0 = value
         if hooks.controlRegisterWrite != nil { notifyControlRegisterWrite(0, old, value) }
     }

@@ -35,7 +35,7 @@ extension Machine {
     /// naming the MSR looked up last. Hooks need no test: only the threaded loop takes the
     /// shortcut, and it runs only while no hook is registered (`HookTable.isActive`).
     @inline(__always) private var recentMSRApplies: Bool {
-        facts.hasMSR && state.rflags & RFLAGS.VM == 0 && state.cpl == 0
+        facts.hasMSR && privilegedForShortcut
             && UInt64(UInt32(truncatingIfNeeded: state.gpr[1])) == core.pointee.recentMSR.index
     }
 
