@@ -90,54 +90,37 @@ extension Machine {
         closeBlock(op, m, taken: m.conditionHolds(op.pointee.cond))
     }
 
-    /// An instruction with a common case that its semantics run by a shortcut (`movToCRCommonCase`,
-    /// `movFromCRCommonCase`, `cltsCommonCase`, `lmswCommonCase`, `rdmsrCommonCase`,
-    /// `wrmsrCommonCase`, `vmxonCommonCase`, `vmxoffCommonCase`): the shortcut makes no call,
-    /// so the handler needs no stack frame and its registers no saving.
-    /// Anything else goes to the generic handler, outlined, which runs the instruction in full.
+    /// A mission instruction whose common case its semantics run by a shortcut
+    /// (`movToCRCommonCase`, `movFromCRCommonCase`, `cltsCommonCase`, `lmswCommonCase`,
+    /// `rdmsrCommonCase`, `wrmsrCommonCase`, `vmxonCommonCase`, `vmxoffCommonCase`): the
+    /// shortcut makes no call, so the handler needs no stack frame and its registers no saving.
+    /// Anything else goes to the generic handler, outlined (`inFull`), which runs the
+    /// instruction in full.
     @inline(__always)
     private static func commonCase(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
         assert(!m.hooks.isActive, "the shortcuts leave hooks to the full semantics")
-        switch handler {
-        case .movToCR:
-            guard m.movToCRCommonCase(op) else { return movToCRInFull(op, m) }
-        case .movFromCR:
-            guard m.movFromCRCommonCase(op) else { return movFromCRInFull(op, m) }
-        case .clts:
-            guard m.cltsCommonCase(op) else { return cltsInFull(op, m) }
-        case .lmsw:
-            guard m.lmswCommonCase(op) else { return lmswInFull(op, m) }
-        case .rdmsr:
-            guard m.rdmsrCommonCase(op) else { return rdmsrInFull(op, m) }
-        case .wrmsr:
-            guard m.wrmsrCommonCase(op) else { return wrmsrInFull(op, m) }
-        case .vmxon:
-            guard m.vmxonCommonCase(op) else { return vmxonInFull(op, m) }
-        case .vmxoff:
-            guard m.vmxoffCommonCase(op) else { return vmxoffInFull(op, m) }
-        default:
-            return generic(op, m, handler)
+        let done = switch handler {
+        case .movToCR: m.movToCRCommonCase(op)
+        case .movFromCR: m.movFromCRCommonCase(op)
+        case .clts: m.cltsCommonCase(op)
+        case .lmsw: m.lmswCommonCase(op)
+        case .rdmsr: m.rdmsrCommonCase(op)
+        case .wrmsr: m.wrmsrCommonCase(op)
+        case .vmxon: m.vmxonCommonCase(op)
+        case .vmxoff: m.vmxoffCommonCase(op)
+        default: false
         }
+        guard done else { return inFull(op, m, handler) }
         m.retiredByForm[Int(op.pointee.form)] &+= 1
         return next(op, m)
     }
 
+    /// The full semantics, when a shortcut refused: out of line, so that the shortcut's
+    /// handler makes no call of its own.
     @inline(never)
-    private static func movToCRInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .movToCR) }
-    @inline(never)
-    private static func movFromCRInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .movFromCR) }
-    @inline(never)
-    private static func cltsInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .clts) }
-    @inline(never)
-    private static func lmswInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .lmsw) }
-    @inline(never)
-    private static func rdmsrInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .rdmsr) }
-    @inline(never)
-    private static func wrmsrInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .wrmsr) }
-    @inline(never)
-    private static func vmxonInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .vmxon) }
-    @inline(never)
-    private static func vmxoffInFull(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 { generic(op, m, .vmxoff) }
+    private static func inFull(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
+        generic(op, m, handler)
+    }
 
     /// A Jcc, which always ends its block: taken back to the start of a block that loops to
     /// itself (`SelfLoop`), it counts the block again and runs it, while the limits allow;
