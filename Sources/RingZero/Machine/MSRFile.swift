@@ -81,8 +81,8 @@ public struct MSRFile: Equatable, Sendable {
 /// The values of an `MSRFile`, one per descriptor, in a buffer of their own. Copied on write
 /// as an array is, except by `storeInPlace`: WRMSR's common case stores with no uniqueness
 /// check (a runtime call, and with it a stack frame for the handler). That store is safe
-/// because the machine's own file is never shared: every copy out of the machine is
-/// `detached` (`Machine.msrs`, snapshots).
+/// because the machine's own file is never shared: every copy out of the machine has a
+/// buffer of its own (`Machine.msrs` is `detached`, a snapshot takes `array`).
 struct MSRValues: Equatable, @unchecked Sendable {
     /// Owns the buffer; a read goes through `base`, kept beside it, in one load.
     private final class Storage {
@@ -170,6 +170,11 @@ struct MSRBehaviour: Equatable, Sendable {
         canonical = d.canonical
         rule = d.rule
     }
+
+    /// What WRMSR of `value` stores: the bits of `ignoreMask` keep their old value.
+    @inline(__always) func stored(_ value: UInt64, old: UInt64) -> UInt64 {
+        (value & ~ignoreMask) | (old & ignoreMask)
+    }
 }
 
 /// The MSR RDMSR or WRMSR looked up last, remembered because code reads and writes the same
@@ -180,34 +185,28 @@ struct RecentMSR {
     /// ECX of the lookup, zero-extended; `.max` before the first.
     var index: UInt64 = .max
     var slot = 0
+    /// Its masks, lock bit and canonical check.
+    var behaviour = MSRBehaviour(MSRDescriptor(0, ""))
     /// RDMSR returns the stored value (not IA32_EFER, the TSC or an SMM-only MSR).
     var readsStored = false
-    /// WRMSR only stores, after the masks, lock bit and canonical check (rule `plain`, not
-    /// read-only).
+    /// WRMSR only stores, after the checks (rule `plain`, not read-only).
     var plainWrite = false
-    var canonical = false
     /// The cost forms RDMSR and WRMSR of it are charged as.
     var readForm: UInt16 = 0
     var writeForm: UInt16 = 0
-    var gpMask: UInt64 = 0
-    var ignoreMask: UInt64 = 0
-    var lockBit: UInt64 = 0
 
     init() {}
 
-    init(index: UInt32, slot: Int, behaviour b: MSRBehaviour, readForm: UInt16, writeForm: UInt16) {
+    init(index: UInt32, slot: Int, _ behaviour: MSRBehaviour, readForm: UInt16, writeForm: UInt16) {
         self.index = UInt64(index)
         self.slot = slot
-        switch b.rule {
+        self.behaviour = behaviour
+        switch behaviour.rule {
         case .efer, .timeStampCounter, .smmOnly: readsStored = false
         case .plain, .tscAdjust, .apicBase, .pat, .smmMonitorControl: readsStored = true
         }
-        plainWrite = b.rule == .plain && !b.readOnly
-        canonical = b.canonical
+        plainWrite = behaviour.rule == .plain && !behaviour.readOnly
         self.readForm = readForm
         self.writeForm = writeForm
-        gpMask = b.gpMask
-        ignoreMask = b.ignoreMask
-        lockBit = b.lockBit
     }
 }

@@ -27,8 +27,7 @@ extension Machine {
 
     @inline(__always) func movToCR(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkPrivileged()
-        var value = readGPR(op.pointee.srcReg, 8)
-        if op.pointee.codeMode != .bits64 { value &= 0xFFFF_FFFF }
+        let value = movToCRSource(op)
         let old: UInt64
         switch op.pointee.cond {
         case 0:
@@ -64,8 +63,19 @@ extension Machine {
         }
     }
 
+    /// MOV to CR's source: the whole GPR in 64-bit code, its low 32 bits elsewhere.
+    @inline(__always) private func movToCRSource(_ op: UnsafePointer<Op>) -> UInt64 {
+        let value = readGPR(op.pointee.srcReg, 8)
+        return op.pointee.codeMode == .bits64 ? value : value & 0xFFFF_FFFF
+    }
+
     @inline(__always) func movFromCR(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkPrivileged()
+        copyControlRegister(op)
+    }
+
+    /// MOV from CR once allowed: 64 bits in 64-bit code, 32 (zero-extended) elsewhere.
+    @inline(__always) private func copyControlRegister(_ op: UnsafePointer<Op>) {
         writeGPR(op.pointee.dstReg, op.pointee.codeMode == .bits64 ? 8 : 4, controlRegister(Int(op.pointee.cond)))
     }
 
@@ -77,7 +87,7 @@ extension Machine {
     /// MOV from CR at CPL 0.
     @inline(__always) func movFromCRCommonCase(_ op: UnsafePointer<Op>) -> Bool {
         guard privilegedForShortcut else { return false }
-        writeGPR(op.pointee.dstReg, op.pointee.codeMode == .bits64 ? 8 : 4, controlRegister(Int(op.pointee.cond)))
+        copyControlRegister(op)
         return true
     }
 
@@ -86,8 +96,7 @@ extension Machine {
     /// whose writes can switch modes or read the PDPTEs).
     @inline(__always) func movToCRCommonCase(_ op: UnsafePointer<Op>) -> Bool {
         guard privilegedForShortcut else { return false }
-        var value = readGPR(op.pointee.srcReg, 8)
-        if op.pointee.codeMode != .bits64 { value &= 0xFFFF_FFFF }
+        let value = movToCRSource(op)
         switch op.pointee.cond {
         case 2:
             state.cr2 = value
@@ -95,7 +104,7 @@ extension Machine {
             guard cr4ValueAllowed(value) && !cr4WriteReloadsPDPTEs(value) else { return false }
             state.cr4 = value
         case 8:
-            guard value & ~0xF == 0 else { return false }
+            guard cr8ValueAllowed(value) else { return false }
             state.cr8 = value
         default:
             return false
@@ -141,9 +150,7 @@ extension Machine {
         let value = (requested & CR0.implemented) | CR0.ET
         if value & CR0.PG != 0 && value & CR0.PE == 0 { throw fault(.GP) }
         if value & CR0.NW != 0 && value & CR0.CD == 0 { throw fault(.GP) }
-        if inVMXOperation && !Self.fitsFixedBits(value, fixed0: facts.cr0Fixed0, fixed1: facts.cr0Fixed1) {
-            throw fault(.GP)
-        }
+        if !cr0FitsVMX(value) { throw fault(.GP) }
         let enablingPaging = old & CR0.PG == 0 && value & CR0.PG != 0
         let disablingPaging = old & CR0.PG != 0 && value & CR0.PG == 0
         if enablingPaging && state.efer & EFER.LME != 0 {
@@ -218,9 +225,12 @@ extension Machine {
         return true
     }
 
-    /// MOV to CR8: only bits 3:0 (TPR[7:4]) exist.
+    /// MOV to CR8's check: only bits 3:0 (TPR[7:4]) exist.
+    @inline(__always) private func cr8ValueAllowed(_ value: UInt64) -> Bool { value & ~0xF == 0 }
+
+    /// MOV to CR8.
     @inline(__always) func writeCR8(_ value: UInt64) throws(GuestException) {
-        if value & ~0xF != 0 { throw fault(.GP) }
+        if !cr8ValueAllowed(value) { throw fault(.GP) }
         state.cr8 = value
     }
 

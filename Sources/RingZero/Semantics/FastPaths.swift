@@ -1,7 +1,7 @@
 // The register-only 32- and 64-bit forms of the commonest integer instructions, each inlined
-// into its own threaded handler (ThreadedHandlers.swift). Each computes exactly what its generic handler (Arithmetic.swift,
-// DataMovement.swift, ControlFlow.swift) does for that form, with no operand-kind or size
-// switch and nothing that can fault; the reference path decodes without them, so the fast and
+// into its own threaded handler (ThreadedHandlers.swift). Each computes exactly what its
+// generic handler (Arithmetic.swift, DataMovement.swift, ControlFlow.swift) does for that
+// form, with no operand-kind or size switch and nothing that can fault; the reference path decodes without them, so the fast and
 // reference paths agreeing (RobustnessTests, the fuzzer) checks them against the generic ones.
 
 extension Machine {

@@ -25,7 +25,7 @@ extension Machine {
     /// The MSR's slot from the table, remembered as the recent one; nil when the profile lacks it.
     func lookUpMSR(_ index: UInt32) -> Int? {
         guard let slot = msrFile.slot(of: index) else { return nil }
-        core.pointee.recentMSR = RecentMSR(index: index, slot: slot, behaviour: msrFile.behaviours[slot],
+        core.pointee.recentMSR = RecentMSR(index: index, slot: slot, msrFile.behaviours[slot],
                                            readForm: costs.readForm[slot], writeForm: costs.writeForm[slot])
         return slot
     }
@@ -62,10 +62,16 @@ extension Machine {
         guard recent.plainWrite && recent.writeForm == op.pointee.form else { return false }
         let value = (state.gpr[2] << 32) | (state.gpr[0] & 0xFFFF_FFFF)
         let old = msrFile.values[recent.slot]
-        if old & recent.lockBit != 0 || value & recent.gpMask != 0 { return false }
-        if recent.canonical && !isCanonical(value) { return false }
-        msrFile.values.storeInPlace((value & ~recent.ignoreMask) | (old & recent.ignoreMask), at: recent.slot)
+        guard msrAccepts(value, old: old, recent.behaviour) else { return false }
+        msrFile.values.storeInPlace(recent.behaviour.stored(value, old: old), at: recent.slot)
         return true
+    }
+
+    /// WRMSR's value checks: a read-only MSR, a locked one (which refuses every write, even of
+    /// the value it holds; seed §23.7), a bit of the #GP mask, a non-canonical address. Each
+    /// raises the same #GP(0), so their order cannot be observed.
+    @inline(__always) private func msrAccepts(_ value: UInt64, old: UInt64, _ b: MSRBehaviour) -> Bool {
+        !b.readOnly && old & b.lockBit == 0 && value & b.gpMask == 0 && (!b.canonical || isCanonical(value))
     }
 
     @inline(__always) func rdmsr(_ op: UnsafePointer<Op>) throws(GuestException) {
@@ -111,12 +117,8 @@ extension Machine {
         let slot = try msrSlot(index)
         let descriptor = msrFile.behaviours[slot]
         let old = descriptor.rule == .efer ? state.efer : msrFile.values[slot]
-        if descriptor.readOnly { throw fault(.GP) }
-        // A locked MSR refuses every write, even of the value it holds (seed §23.7).
-        if descriptor.lockBit != 0 && old & descriptor.lockBit != 0 { throw fault(.GP) }
-        if value & descriptor.gpMask != 0 { throw fault(.GP) }
-        if descriptor.canonical && !isCanonical(value) { throw fault(.GP) }
-        let stored = (value & ~descriptor.ignoreMask) | (old & descriptor.ignoreMask)
+        if !msrAccepts(value, old: old, descriptor) { throw fault(.GP) }
+        let stored = descriptor.stored(value, old: old)
         switch descriptor.rule {
         case .plain:
             msrFile.values[slot] = stored
