@@ -164,6 +164,36 @@ import RingZero
         #expect(throws: MachineError.self) { try skylake.restore(older) }
     }
 
+    @Test func restoreClearsBytesLoadedIntoZeroPagesAndEverythingStoredThere() throws {
+        // A restore clears only what `load` wrote into a page that was zero, unless the guest
+        // also stored into the page: then the whole page. Every byte must come back either way.
+        // mov qword [0x5800], rax; hlt, with RAX = 0x77 (state file).
+        let m = try machine("48 89 04 25 00 58 00 00 f4", state: #"{"registers": {"rax": "0x77"}}"#)
+        let start = m.snapshot()
+        func zero(_ address: UInt64, _ count: Int) -> Bool { m.memory.peek(address, count: count).allSatisfy { $0 == 0 } }
+
+        // Loads alone: two in one page (one extent grown by the other), one across a page end.
+        #expect(m.load([1, 2, 3], at: 0x5100) && m.load([4, 5], at: 0x5F00) && m.load([6, 7, 8, 9], at: 0x6FFE))
+        #expect(m.memory.peek(0x5F00, count: 2) == [4, 5] && m.memory.peek(0x6FFE, count: 4) == [6, 7, 8, 9])
+        try m.restore(start)
+        #expect(zero(0x5000, 0x2000) && zero(0x7000, 2))
+
+        // A load, then a store by the guest into the same page.
+        #expect(m.load([1, 2, 3], at: 0x5100))
+        #expect(m.run().reason == .hlt && m.memory.peek(0x5800, count: 1) == [0x77])
+        try m.restore(start)
+        #expect(zero(0x5000, 0x1000))
+
+        // A snapshot taken after a load keeps it; a later load into the page goes again.
+        #expect(m.load([1, 2, 3], at: 0x5100))
+        let loaded = m.snapshot()
+        #expect(m.load([9], at: 0x5200))
+        try m.restore(loaded)
+        #expect(m.memory.peek(0x5100, count: 3) == [1, 2, 3] && zero(0x5200, 1))
+        try m.restore(start)
+        #expect(zero(0x5000, 0x1000))
+    }
+
     @Test func aNewEndAddressAppliesToCachedCode() throws {
         // Nine NOPs, run once (so their block is cached), then again with the end moved to 0x1004.
         let m = try machine(String(repeating: "90 ", count: 9))

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The values of every MSR a profile has, found by index through a small open-addressing table
 /// so RDMSR/WRMSR cost a hash probe, not a dictionary lookup with hashing of a generic key.
 public struct MSRFile: Equatable, Sendable {
@@ -149,7 +155,7 @@ struct MSRValues: Equatable, @unchecked Sendable {
     }
 
     static func == (a: MSRValues, b: MSRValues) -> Bool {
-        a.count == b.count && (a.base == b.base || (0..<a.count).allSatisfy { a.base[$0] == b.base[$0] })
+        a.count == b.count && (a.base == b.base || memcmp(a.base, b.base, a.count * MemoryLayout<UInt64>.stride) == 0)
     }
 }
 

@@ -36,6 +36,8 @@ public final class PhysicalMemory {
         /// Where `pagesWrittenSinceWatch` starts in `dirtyPages`.
         var watchMark = 0
         var restoredCodePages: [UInt64] = []
+        /// The bytes `load` wrote into each page flagged `loaded`, as offsets low..<high.
+        var loadedExtents: [(page: UInt64, low: Int, high: Int)] = []
         var unbackedReads: UInt64 = 0
         var unbackedWrites: UInt64 = 0
     }
@@ -69,6 +71,9 @@ public final class PhysicalMemory {
         static let clean: UInt8 = 2
         /// Never written: still the zero page calloc gave.
         static let untouched: UInt8 = 4
+        /// Zero but for what `load` put there since the baseline (`loadedExtents`): a restore
+        /// clears those bytes instead of the page. Any store clears the flag with the others.
+        static let loaded: UInt8 = 8
     }
 
     /// Zeroed memory of `size` bytes; nil when the host cannot provide it. calloc hands out
@@ -105,8 +110,41 @@ public final class PhysicalMemory {
         data.withUnsafeBytes { src in
             if let base = src.baseAddress { (bytes + Int(address)).copyMemory(from: base, byteCount: data.count) }
         }
-        noteWrite(address, UInt64(data.count))
+        noteLoad(address, UInt64(data.count))
         return true
+    }
+
+    /// `noteWrite` for bytes loaded from outside, which also remembers where they went in a
+    /// page that was zero, so that a restore need clear only them: a fuzzer loads a short blob
+    /// into the same page before every case (docs/performance.md, item 34).
+    private func noteLoad(_ address: UInt64, _ count: UInt64) {
+        guard count > 0 else { return }
+        let last = (address + count - 1) >> 12
+        var page = address >> 12
+        while page <= last && page < UInt64(pageCount) {
+            let flags = pageFlags[Int(page)]
+            let fresh = flags & (PageFlag.clean | PageFlag.untouched) == PageFlag.clean | PageFlag.untouched
+            guard fresh || flags & PageFlag.loaded != 0 else {
+                noteWrite(page << 12, 1)
+                page += 1
+                continue
+            }
+            if flags & PageFlag.code != 0 {
+                writtenCodePages.append(page)
+                codeWritten = true
+            }
+            if flags & PageFlag.clean != 0 { dirtyPages.append(page) }
+            pageFlags[Int(page)] = PageFlag.loaded
+            let low = page == address >> 12 ? Int(address & 0xFFF) : 0
+            let high = page == last ? Int((address + count - 1) & 0xFFF) + 1 : Int(Self.pageSize)
+            if let i = books.pointee.loadedExtents.firstIndex(where: { $0.page == page }) {
+                books.pointee.loadedExtents[i].low = min(books.pointee.loadedExtents[i].low, low)
+                books.pointee.loadedExtents[i].high = max(books.pointee.loadedExtents[i].high, high)
+            } else {
+                books.pointee.loadedExtents.append((page, low, high))
+            }
+            page += 1
+        }
     }
 
     /// Forget the dirty pages (a restore has rewritten them).
@@ -247,7 +285,8 @@ public final class PhysicalMemory {
 
     /// Make the present contents the baseline: every page clean, the dirty list empty.
     func rearm() {
-        for i in 0..<pageCount { pageFlags[i] |= PageFlag.clean }
+        for i in 0..<pageCount { pageFlags[i] = (pageFlags[i] | PageFlag.clean) & ~PageFlag.loaded }
+        books.pointee.loadedExtents.removeAll(keepingCapacity: true)
         clearDirtyPages()
     }
 
@@ -263,16 +302,22 @@ public final class PhysicalMemory {
             if let slot = image.slot(of: page) {
                 target.copyMemory(from: image.storage.advanced(by: slot * Int(Self.pageSize)), byteCount: pageBytes(page))
                 pageFlags[Int(page)] &= ~PageFlag.untouched
+            } else if pageFlags[Int(page)] & PageFlag.loaded != 0,
+                      let extent = books.pointee.loadedExtents.first(where: { $0.page == page }) {
+                memset(target + extent.low, 0, extent.high - extent.low)
+                pageFlags[Int(page)] |= PageFlag.untouched
             } else {
                 memset(target, 0, pageBytes(page))
                 pageFlags[Int(page)] |= PageFlag.untouched
             }
+            pageFlags[Int(page)] &= ~PageFlag.loaded
             if pageFlags[Int(page)] & PageFlag.code != 0 {
                 codePagesRestored.append(page)
                 pageFlags[Int(page)] &= ~PageFlag.code
             }
             pageFlags[Int(page)] |= PageFlag.clean
         }
+        books.pointee.loadedExtents.removeAll(keepingCapacity: true)
         return codePagesRestored
     }
 
