@@ -81,8 +81,11 @@ public struct MemoryAccess: Sendable, Equatable {
 /// instructions they concern.
 struct HookTable {
     /// Given the Op where it lies (the run's arena or its decode slot): a copy of a freshly
-    /// decoded Op made for the call stalled on store forwarding.
-    var beforeInstruction: ((Machine, UnsafePointer<Op>) -> HookAction)?
+    /// decoded Op made for the call stalled on store forwarding. Registered when
+    /// `hasBeforeInstruction`. Not an optional: a closure kept in one is stored at its most
+    /// general abstraction, and every call went through two reabstraction thunks.
+    var beforeInstruction: (Machine, UnsafePointer<Op>) -> HookAction = { _, _ in .proceed }
+    var hasBeforeInstruction = false
     /// Whether the before-instruction hook sees RFLAGS with its status flags computed (always,
     /// for hooks registered through the API). The fuzzer's invariant checker reads no status
     /// flag, and computing them before every instruction would cost it a third of its time.
@@ -96,7 +99,7 @@ struct HookTable {
 
     /// Whether any hook is registered.
     var isActive: Bool {
-        beforeInstruction != nil || exception != nil || rdmsr != nil || wrmsr != nil
+        hasBeforeInstruction || exception != nil || rdmsr != nil || wrmsr != nil
             || controlRegisterWrite != nil || transition != nil || !memory.isEmpty
     }
 }
@@ -107,6 +110,7 @@ extension Machine {
     /// instruction executes. Replaces any earlier before-instruction hook.
     public func onInstruction(_ hook: @escaping (Machine, Op) -> HookAction) {
         hooks.beforeInstruction = { machine, op in hook(machine, op.pointee) }
+        hooks.hasBeforeInstruction = true
         hooks.beforeInstructionReadsStatusFlags = true
     }
 
@@ -114,6 +118,7 @@ extension Machine {
     /// leaves them pending, as computed lazily, when it calls it. For the fuzzer's checker.
     func onInstructionIgnoringStatusFlags(_ hook: @escaping (Machine, UnsafePointer<Op>) -> HookAction) {
         hooks.beforeInstruction = hook
+        hooks.hasBeforeInstruction = true
         hooks.beforeInstructionReadsStatusFlags = false
     }
 

@@ -1,7 +1,7 @@
 extension Machine {
     /// Run from the current RIP until a stop reason applies.
     public func run(_ options: RunOptions = RunOptions()) -> RunOutcome {
-        dispatch(options, instrumented: hooks.beforeInstruction != nil)
+        dispatch(options, instrumented: hooks.hasBeforeInstruction)
     }
 
     /// Execute exactly one instruction (or take one exception) and stop.
@@ -27,10 +27,10 @@ extension Machine {
         // exact after each one, so a hook sees the machine as it is.
         let hooked = hooks.isActive
         // Read once, and called without binding it anew per instruction: each binding of the
-        // optional closure retained and released its context.
-        let callsBeforeInstruction = instrumented && hooks.beforeInstruction != nil
+        // closure retained and released its context.
+        let callsBeforeInstruction = instrumented && hooks.hasBeforeInstruction
         let hookReadsStatusFlags = hooks.beforeInstructionReadsStatusFlags
-        let beforeInstruction: (Machine, UnsafePointer<Op>) -> HookAction = (instrumented ? hooks.beforeInstruction : nil) ?? { _, _ in .proceed }
+        let beforeInstruction = hooks.beforeInstruction
         func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
             // Outside the loop `state` is exact: compute any pending status flags.
             materializeFlags()
