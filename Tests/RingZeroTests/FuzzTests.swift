@@ -142,6 +142,23 @@ import Testing
         b.state[.r9] = 1
         #expect(!FuzzWorker.sameResult(oa, a, ob, b), "a register")
         b.state[.r9] = 0
+        // The states are compared by their bytes first: a difference in any field, the first
+        // or the last, or one between them, must still show.
+        let changes: [(String, (inout CPUState) -> Void)] = [
+            ("RAX", { $0[.rax] = 1 }), ("CS.DPL", { $0.cs.dpl = 3 }), ("SS.B", { $0.ss.d.toggle() }),
+            ("VMX error", { $0.vmx.instructionError = 7 }), ("dual monitor", { $0.vmx.dualMonitor.toggle() }),
+            ("A20M", { $0.signals.a20m.toggle() }), ("TXT chipset", { $0.txtChipset.toggle() }),
+        ]
+        for (name, change) in changes {
+            let saved = b.state
+            change(&b.state)
+            #expect(!FuzzWorker.sameResult(oa, a, ob, b), "\(name)")
+            b.state = saved
+        }
+        #expect(FuzzWorker.sameResult(oa, a, ob, b))
+        b.setMSR(MSRIndex.IA32_TSC_AUX, 8)
+        #expect(!FuzzWorker.sameResult(oa, a, ob, b), "IA32_TSC_AUX")
+        b.setMSR(MSRIndex.IA32_TSC_AUX, 0)
         b.setMSR(MSRIndex.IA32_SYSENTER_CS, 8)
         #expect(!FuzzWorker.sameResult(oa, a, ob, b), "an MSR")
         b.setMSR(MSRIndex.IA32_SYSENTER_CS, 0)

@@ -172,8 +172,8 @@ import RingZero
         let start = m.snapshot()
         func zero(_ address: UInt64, _ count: Int) -> Bool { m.memory.peek(address, count: count).allSatisfy { $0 == 0 } }
 
-        // Loads alone: two in one page (one extent grown by the other), one across a page end.
-        #expect(m.load([1, 2, 3], at: 0x5100) && m.load([4, 5], at: 0x5F00) && m.load([6, 7, 8, 9], at: 0x6FFE))
+        // Loads alone: two in one page (the extent grown downwards), one across a page end.
+        #expect(m.load([4, 5], at: 0x5F00) && m.load([1, 2, 3], at: 0x5100) && m.load([6, 7, 8, 9], at: 0x6FFE))
         #expect(m.memory.peek(0x5F00, count: 2) == [4, 5] && m.memory.peek(0x6FFE, count: 4) == [6, 7, 8, 9])
         try m.restore(start)
         #expect(zero(0x5000, 0x2000) && zero(0x7000, 2))
@@ -192,6 +192,27 @@ import RingZero
         #expect(m.memory.peek(0x5100, count: 3) == [1, 2, 3] && zero(0x5200, 1))
         try m.restore(start)
         #expect(zero(0x5000, 0x1000))
+
+        // A snapshot other than the latest: the loaded bytes go too.
+        let newer = m.snapshot()
+        #expect(m.load([1, 2, 3], at: 0x5100))
+        try m.restore(start)
+        #expect(zero(0x5000, 0x1000))
+        try m.restore(newer)
+
+        // Code loaded into a zero page, run, replaced by another load and run again, then
+        // restored: each run sees the bytes loaded last, and the page is zero afterwards.
+        // mov eax, 1; hlt, then mov eax, 2; hlt.
+        m.state.rip = 0x9000
+        #expect(m.load([0xB8, 1, 0, 0, 0, 0xF4], at: 0x9000) && m.run().reason == .hlt && m.state[.rax] == 1)
+        m.state.rip = 0x9000
+        #expect(m.load([0xB8, 2, 0, 0, 0, 0xF4], at: 0x9000) && m.run().reason == .hlt && m.state[.rax] == 2)
+        try m.restore(newer)
+        #expect(zero(0x9000, 0x1000))
+        m.state.rip = 0x9000
+        m.endAddress = 0x9004
+        _ = m.run()
+        #expect(m.state[.rax] == 0x77, "zero bytes (add [rax], al) run, not the stale MOV")
     }
 
     @Test func aNewEndAddressAppliesToCachedCode() throws {

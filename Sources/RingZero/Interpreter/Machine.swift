@@ -18,10 +18,7 @@ public final class Machine {
         _modify { yield &core.pointee.state }
     }
     /// Where `state` lives, for reading it without a copy (the fuzzer's comparisons).
-    var statePointer: UnsafePointer<CPUState> {
-        UnsafePointer(UnsafeMutableRawPointer(core).advanced(by: MemoryLayout<MachineCore>.offset(of: \.state)!)
-            .assumingMemoryBound(to: CPUState.self))
-    }
+    var statePointer: UnsafePointer<CPUState> { UnsafePointer(core).pointer(to: \.state)! }
     /// The MSR values, with the profile's descriptors: a copy, which later instructions do
     /// not change.
     public var msrs: MSRFile { core.pointee.msrs.detached() }

@@ -12,8 +12,9 @@ import Darwin
 /// Each 4 KiB page has a flag byte that a store checks once: while it is zero the store costs
 /// nothing more. Its bits say whether decoded Ops come from the page (so a store makes the Op
 /// cache drop them: self-modifying code), whether the page has been written since the last
-/// snapshot baseline (so a restore copies back only those pages), and whether the page has
-/// ever been written (so a snapshot copies only those; the rest are still zero).
+/// snapshot baseline (so a restore copies back only those pages), whether the page has ever
+/// been written (so a snapshot copies only those; the rest are still zero), and whether only
+/// `load` has written it since it was last zero (so a restore clears only those bytes).
 public final class PhysicalMemory {
     public let size: UInt64
     let bytes: UnsafeMutableRawPointer
@@ -48,7 +49,7 @@ public final class PhysicalMemory {
         _read { yield books.pointee.writtenCodePages }
         _modify { yield &books.pointee.writtenCodePages }
     }
-    /// Pages written since the snapshot baseline, each once.
+    /// Pages written since the snapshot baseline (a page may appear twice: `watchWrites`).
     var dirtyPages: [UInt64] {
         _read { yield books.pointee.dirtyPages }
         _modify { yield &books.pointee.dirtyPages }
@@ -114,36 +115,33 @@ public final class PhysicalMemory {
         return true
     }
 
-    /// `noteWrite` for bytes loaded from outside, which also remembers where they went in a
-    /// page that was zero, so that a restore need clear only them: a fuzzer loads a short blob
-    /// into the same page before every case (docs/performance.md, item 34).
+    /// `noteWrite` for bytes loaded from outside, which also remembers where they went when
+    /// they lie in one page that was zero, so that a restore need clear only them: a fuzzer
+    /// loads a short blob into the same page before every case (docs/performance.md, item
+    /// 34). A load across pages gains nothing by it (the pages between are whole), and the
+    /// list stays short so that looking a page up in it costs little.
     private func noteLoad(_ address: UInt64, _ count: UInt64) {
         guard count > 0 else { return }
-        let last = (address + count - 1) >> 12
-        var page = address >> 12
-        while page <= last && page < UInt64(pageCount) {
-            let flags = pageFlags[Int(page)]
-            let fresh = flags & (PageFlag.clean | PageFlag.untouched) == PageFlag.clean | PageFlag.untouched
-            guard fresh || flags & PageFlag.loaded != 0 else {
-                noteWrite(page << 12, 1)
-                page += 1
-                continue
-            }
-            if flags & PageFlag.code != 0 {
-                writtenCodePages.append(page)
-                codeWritten = true
-            }
-            if flags & PageFlag.clean != 0 { dirtyPages.append(page) }
-            pageFlags[Int(page)] = PageFlag.loaded
-            let low = page == address >> 12 ? Int(address & 0xFFF) : 0
-            let high = page == last ? Int((address + count - 1) & 0xFFF) + 1 : Int(Self.pageSize)
-            if let i = books.pointee.loadedExtents.firstIndex(where: { $0.page == page }) {
-                books.pointee.loadedExtents[i].low = min(books.pointee.loadedExtents[i].low, low)
-                books.pointee.loadedExtents[i].high = max(books.pointee.loadedExtents[i].high, high)
-            } else {
-                books.pointee.loadedExtents.append((page, low, high))
-            }
-            page += 1
+        let page = address >> 12, last = (address + count - 1) >> 12
+        let flags = page == last ? pageFlags[Int(page)] : 0
+        let fresh = flags & (PageFlag.clean | PageFlag.untouched) == PageFlag.clean | PageFlag.untouched
+        let extent = books.pointee.loadedExtents.firstIndex { $0.page == page }
+        guard page == last, (fresh && books.pointee.loadedExtents.count < 8) || (flags & PageFlag.loaded != 0 && extent != nil) else {
+            noteWrite(address, count)
+            return
+        }
+        if flags & PageFlag.code != 0 {
+            writtenCodePages.append(page)
+            codeWritten = true
+        }
+        if flags & PageFlag.clean != 0 { dirtyPages.append(page) }
+        pageFlags[Int(page)] = PageFlag.loaded
+        let low = Int(address & 0xFFF), high = Int((address + count - 1) & 0xFFF) + 1
+        if let i = extent {
+            books.pointee.loadedExtents[i].low = min(books.pointee.loadedExtents[i].low, low)
+            books.pointee.loadedExtents[i].high = max(books.pointee.loadedExtents[i].high, high)
+        } else {
+            books.pointee.loadedExtents.append((page, low, high))
         }
     }
 
