@@ -144,10 +144,10 @@ extension Machine {
 
     /// Go on with the block's next Op, if there is one: a call in tail position, so each
     /// handler's own indirect jump picks the next one. An optimized build makes it a jump,
-    /// except from a handler that goes through `execute`, whose frame holds a copy of the Op
-    /// (and a stack guard) until the call returns; a debug build always makes it a call. So a
-    /// block can leave up to 64 frames on the stack, and a self-loop's turns more, which
-    /// `SelfLoop.stackFloor` bounds.
+    /// provided the handler has no stack protector (no local whose address is taken: see
+    /// `executeRegisterOnly`); a debug build always makes it a call. So a debug build's block
+    /// can leave up to 64 frames on the stack, and a self-loop's turns more, which
+    /// `SelfLoop.stackFloor` bounds whatever the compiler did.
     @inline(__always)
     private static func next(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
         if op.pointee.restCount == 0 { return ThreadedStatus.next.rawValue }

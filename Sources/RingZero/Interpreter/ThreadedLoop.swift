@@ -128,9 +128,9 @@ struct SelfLoop {
     static let turnBound: UInt64 = 1024
     /// The lowest stack address a turn may start at (`stackDepthAllowed` below where the
     /// loop entered the block). An optimized build jumps from handler to handler, so the
-    /// stack does not grow; but a debug build calls each next handler, and so does an
-    /// optimized build from a handler that goes through `execute` (its frame holds a copy of
-    /// the Op), so each turn can leave frames behind. Checked on every turn, whatever the
+    /// stack does not grow; but a debug build calls each next handler, and so would an
+    /// optimized build from a handler that got a stack protector (docs/performance.md, item
+    /// 35), so each turn can leave frames behind. Checked on every turn, whatever the
     /// compiler did.
     var stackFloor: UInt = 0
     static let stackDepthAllowed: UInt = 64 << 10
