@@ -28,6 +28,7 @@ extension Machine {
     /// (docs/performance.md, item 35).
     @inline(never)
     private func executeRegisterOnly(_ handler: Handler, _ op: Op) throws(GuestException) {
+        assert(handler.registerOnly, "execute(_:at:) handles every register-only instruction, and only those")
         var copy = op
         try execute(handler, at: &copy)
     }

@@ -75,7 +75,7 @@ public struct MemoryAccess: Sendable, Equatable {
     }
 }
 
-/// The hooks a machine calls. Each is optional; with none registered the dispatch loop is the
+/// The hooks a machine calls. Each may be absent; with none registered the dispatch loop is the
 /// same code it is without the feature: the before-instruction hook selects a separate loop,
 /// memory hooks cost one flag test per data access, and the rest are checked only on the
 /// instructions they concern.

@@ -28,7 +28,7 @@ extension Machine {
         let hooked = hooks.isActive
         // Read once, and called without binding it anew per instruction: each binding of the
         // closure retained and released its context.
-        let callsBeforeInstruction = instrumented && hooks.hasBeforeInstruction
+        let callsBeforeInstruction = instrumented
         let hookReadsStatusFlags = hooks.beforeInstructionReadsStatusFlags
         let beforeInstruction = hooks.beforeInstruction
         func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
