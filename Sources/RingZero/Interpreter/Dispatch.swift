@@ -1,42 +1,20 @@
 extension Machine {
-    /// Run one Op's handler. RIP already points past the instruction; a branch overwrites it.
+    /// Run one Op's handler, the Op where it lies (the arena, or the reference path's decode
+    /// slot): no handler gets a copy of it. RIP already points past the instruction; a branch
+    /// overwrites it.
     @inline(__always)
-    func execute(_ op: Op) throws(GuestException) {
-        try execute(op.handler, op)
-    }
-
-    /// `execute` for an Op where it lies: the register-only instructions (`Handler.registerOnly`)
-    /// read their Op in place, with no copy of it; the rest get a copy as `execute` gives them.
-    @inline(__always)
-    func execute(_ handler: Handler, at op: UnsafePointer<Op>) throws(GuestException) {
-        switch handler {
-        case .movToCR: try movToCR(op)
-        case .movFromCR: try movFromCR(op)
-        case .clts: try clts(op)
-        case .lmsw: try lmsw(op)
-        case .rdmsr: try rdmsr(op)
-        case .wrmsr: try wrmsr(op)
-        case .vmxon: try vmxon(op)
-        case .vmxoff: try vmxoff(op)
-        default: try execute(handler, op.pointee)
-        }
-    }
-
-    /// A register-only instruction given its Op as a value: through a pointer to a copy, out
-    /// of line. Inline, the copy's address taken put a stack protector on every caller, and a
-    /// generic threaded handler with one calls the next handler instead of jumping to it
-    /// (docs/performance.md, item 35).
-    @inline(never)
-    private func executeRegisterOnly(_ handler: Handler, _ op: Op) throws(GuestException) {
-        assert(handler.registerOnly, "execute(_:at:) handles every register-only instruction, and only those")
-        var copy = op
-        try execute(handler, at: &copy)
+    func execute(_ op: UnsafePointer<Op>) throws(GuestException) {
+        try execute(op.pointee.handler, at: op)
     }
 
     /// `execute` for a handler known where it is called (a threaded handler): the switch folds.
-    /// The register-only instructions take a pointer (`execute(_:at:)`), here to a copy.
+    /// Every handler takes the Op by pointer: a copy made for a call was a local whose address
+    /// was taken, which put a stack protector on the caller (a generic threaded handler then
+    /// calls the next handler instead of jumping to it) and, right after a decode that wrote
+    /// the Op a byte at a time, was suspected of stalling on store forwarding
+    /// (docs/performance.md, item 35).
     @inline(__always)
-    func execute(_ handler: Handler, _ op: Op) throws(GuestException) {
+    func execute(_ handler: Handler, at op: UnsafePointer<Op>) throws(GuestException) {
         switch handler {
         case .invalidOpcode, .ud2: throw GuestException.ud
         case .unsupported: pendingStop = .unsupported
@@ -108,7 +86,14 @@ extension Machine {
         case .rdtsc: try rdtsc(op)
         case .rdtscp: try rdtscp(op)
         case .int3: throw GuestException.bp
-        case .movToCR, .movFromCR, .clts, .lmsw, .rdmsr, .wrmsr, .vmxon, .vmxoff: try executeRegisterOnly(handler, op)
+        case .movToCR: try movToCR(op)
+        case .movFromCR: try movFromCR(op)
+        case .clts: try clts(op)
+        case .lmsw: try lmsw(op)
+        case .rdmsr: try rdmsr(op)
+        case .wrmsr: try wrmsr(op)
+        case .vmxon: try vmxon(op)
+        case .vmxoff: try vmxoff(op)
         case .getsec: try getsec(op)
         // Fast forms reached in the generic loop (a hook is registered, or a limit falls inside
         // the block): the generic handlers.

@@ -140,14 +140,14 @@ public final class Machine {
     /// Charge the instruction being executed as `form` instead of the form it was decoded as
     /// (a not-taken branch, a mode-switching MOV to CR0, a GETSEC leaf...). Call only once no
     /// exception can follow: the loop then adds the Op's own cost and count, which this offsets.
-    @inline(__always) func charge(_ op: Op, as form: UInt16) {
-        if form == op.form { return }
-        cycleCount &+= UInt64(costs.cycles[Int(form)]) &- UInt64(op.cost)
-        retiredByForm[Int(op.form)] &-= 1
+    @inline(__always) func charge(_ op: UnsafePointer<Op>, as form: UInt16) {
+        if form == op.pointee.form { return }
+        cycleCount &+= UInt64(costs.cycles[Int(form)]) &- UInt64(op.pointee.cost)
+        retiredByForm[Int(op.pointee.form)] &-= 1
         retiredByForm[Int(form)] &+= 1
     }
 
-    @inline(__always) func charge(_ op: Op, as form: CostForm) { charge(op, as: form.rawValue) }
+    @inline(__always) func charge(_ op: UnsafePointer<Op>, as form: CostForm) { charge(op, as: form.rawValue) }
 
     /// Recompute what the semantics cache from the profile and MSR values; call after changing
     /// MSRs from outside the guest.

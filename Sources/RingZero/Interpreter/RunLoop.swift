@@ -61,7 +61,7 @@ extension Machine {
                 decodeOne(at: state.rip, mode: state.codeMode, fastForms: false, direct: decodesCommonFormsDirectly, into: &slot.pointee)
                 if hookStops(before: slot) { return finish(.hook) }
                 state.rip = slot.pointee.nextAddress
-                if case .stop(let exit) = step(slot.pointee, options, &faults) {
+                if case .stop(let exit) = step(slot, options, &faults) {
                     return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
                 }
             }
@@ -93,14 +93,14 @@ extension Machine {
             var index = block.start
             let end = block.start + block.count
             while index < end {
-                let op = ops[index]
+                let op = UnsafePointer(ops + index)
                 if !fits {
                     if executed() >= options.maxInstructions { return finish(.instructionLimit) }
                     if cycleCount >= maxCycles { return finish(.cycleLimit) }
                 }
-                if hookStops(before: ops + index) { return finish(.hook) }
+                if hookStops(before: op) { return finish(.hook) }
                 index += 1
-                state.rip = op.nextAddress
+                state.rip = op.pointee.nextAddress
                 switch step(op, options, &faults) {
                 case .next: continue
                 case .nextBlock: break
@@ -145,16 +145,16 @@ extension Machine {
 
     /// Execute one Op through its generic handler, with RIP already past it: the exception
     /// path, the stop requests, the counters, and self-modifying code.
-    private func step(_ op: Op, _ options: RunOptions, _ faults: inout [FaultRecord]) -> Step {
+    private func step(_ op: UnsafePointer<Op>, _ options: RunOptions, _ faults: inout [FaultRecord]) -> Step {
         do {
             try execute(op)
         } catch {
-            return takeException(error, at: op, options, &faults)
+            return takeException(error, at: op.pointee, options, &faults)
         }
-        if pendingStop != nil { return takeStop(at: op) }
+        if pendingStop != nil { return takeStop(at: op.pointee) }
         instructionCount &+= 1
-        cycleCount &+= UInt64(op.cost)
-        retiredByForm[Int(op.form)] &+= 1
+        cycleCount &+= UInt64(op.pointee.cost)
+        retiredByForm[Int(op.pointee.form)] &+= 1
         if memory.codeWritten {
             consumeCodeWrites()
             return .nextBlock

@@ -145,7 +145,7 @@ extension Machine {
     /// Go on with the block's next Op, if there is one: a call in tail position, so each
     /// handler's own indirect jump picks the next one. An optimized build makes it a jump,
     /// provided the handler has no stack protector (no local whose address is taken: see
-    /// `executeRegisterOnly`); a debug build always makes it a call. So a debug build's block
+    /// `execute(_:at:)`); a debug build always makes it a call. So a debug build's block
     /// can leave up to 64 frames on the stack, and a self-loop's turns more, which
     /// `SelfLoop.stackFloor` bounds whatever the compiler did.
     @inline(__always)
@@ -185,7 +185,7 @@ extension Machine {
             m.core.pointee.cyclesCountedAhead = UInt64(op.pointee.restCycles) &+ UInt64(op.pointee.cost)
         }
         do throws(GuestException) {
-            if let known { try m.execute(known, at: op) } else { try m.execute(op.pointee) }
+            if let known { try m.execute(known, at: op) } else { try m.execute(op) }
         } catch {
             if readsCounters { clearCountedAhead(m) }
             m.core.pointee.threadedError = error

@@ -8,21 +8,21 @@
 extension Machine {
     private enum BitAction { case test, set, reset, complement }
 
-    private func bitOperation(_ op: Op, _ action: BitAction) throws(GuestException) {
-        let bits = UInt64(op.size) * 8
-        let rawOffset = try readSource(op, size: op.size)
+    private func bitOperation(_ op: UnsafePointer<Op>, _ action: BitAction) throws(GuestException) {
+        let bits = UInt64(op.pointee.size) * 8
+        let rawOffset = try readSource(op, size: op.pointee.size)
         let location: Location
         let bit: UInt64
         let width: UInt8
-        if op.dstKind == .mem && op.srcKind != .imm {
-            let offset = Int64(bitPattern: signExtend(rawOffset, from: op.size))
+        if op.pointee.dstKind == .mem && op.pointee.srcKind != .imm {
+            let offset = Int64(bitPattern: signExtend(rawOffset, from: op.pointee.size))
             location = .memory(try linearAddress(op) &+ UInt64(bitPattern: offset >> 3))
             bit = UInt64(offset & 7)
             width = 1
         } else {
             location = try destination(op)
             bit = rawOffset % bits
-            width = op.size
+            width = op.pointee.size
         }
         let value = read(location, width)
         let old = (value >> bit) & 1
@@ -35,8 +35,8 @@ extension Machine {
         }
     }
 
-    func bt(_ op: Op) throws(GuestException) { try bitOperation(op, .test) }
-    func bts(_ op: Op) throws(GuestException) { try bitOperation(op, .set) }
-    func btr(_ op: Op) throws(GuestException) { try bitOperation(op, .reset) }
-    func btc(_ op: Op) throws(GuestException) { try bitOperation(op, .complement) }
+    func bt(_ op: UnsafePointer<Op>) throws(GuestException) { try bitOperation(op, .test) }
+    func bts(_ op: UnsafePointer<Op>) throws(GuestException) { try bitOperation(op, .set) }
+    func btr(_ op: UnsafePointer<Op>) throws(GuestException) { try bitOperation(op, .reset) }
+    func btc(_ op: UnsafePointer<Op>) throws(GuestException) { try bitOperation(op, .complement) }
 }

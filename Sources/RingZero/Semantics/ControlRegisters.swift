@@ -33,7 +33,7 @@ extension Machine {
         case 0:
             old = state.cr0
             try writeCR0(value)
-            if (old ^ state.cr0) & (CR0.PE | CR0.PG) != 0 { charge(op.pointee, as: .movToCR0ModeSwitch) }
+            if (old ^ state.cr0) & (CR0.PE | CR0.PG) != 0 { charge(op, as: .movToCR0ModeSwitch) }
         case 2:
             old = state.cr2
             state.cr2 = value
@@ -41,7 +41,7 @@ extension Machine {
             old = state.cr3
             try writeCR3(value)
             // With PCIDE = 1, bit 63 asks not to flush the TLB entries of the PCID.
-            if state.cr4 & CR4.PCIDE != 0 && value >> 63 != 0 { charge(op.pointee, as: .movToCR3NoFlush) }
+            if state.cr4 & CR4.PCIDE != 0 && value >> 63 != 0 { charge(op, as: .movToCR3NoFlush) }
         case 4:
             old = state.cr4
             try writeCR4(value)
@@ -249,7 +249,7 @@ extension Machine {
         try checkPrivileged()
         let source: UInt64
         switch op.pointee.dstKind {
-        case .mem: source = readMemory(try linearAddress(op.pointee), 2)
+        case .mem: source = readMemory(try linearAddress(op), 2)
         case .regHigh8: source = (state.gpr[Int(op.pointee.dstReg)] >> 8) & 0xFF
         default: source = readGPR(op.pointee.dstReg, 2)
         }

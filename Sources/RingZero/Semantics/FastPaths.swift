@@ -44,7 +44,7 @@ extension Machine {
             state.rip = UInt64(bitPattern: op.pointee.imm)
         } else {
             state.rip = op.pointee.nextAddress
-            charge(op.pointee, as: .branchNotTaken)
+            charge(op, as: .branchNotTaken)
         }
     }
 

@@ -2,7 +2,7 @@
 
 extension Machine {
     /// HLT: privileged; retiring it ends the run with RIP past it.
-    func hlt(_ op: Op) throws(GuestException) {
+    func hlt(_ op: UnsafePointer<Op>) throws(GuestException) {
         if state.cpl > 0 { throw fault(.GP) }
         pendingStop = .hlt
     }
@@ -26,13 +26,13 @@ extension Machine {
         setFlags(on ? target : 0, mask: target)
     }
 
-    func cli(_ op: Op) throws(GuestException) { try setInterruptFlag(false) }
-    func sti(_ op: Op) throws(GuestException) { try setInterruptFlag(true) }
-    func clc(_ op: Op) { materializeFlags(); state.rflags &= ~RFLAGS.CF }
-    func stc(_ op: Op) { materializeFlags(); state.rflags |= RFLAGS.CF }
-    func cmc(_ op: Op) { materializeFlags(); state.rflags ^= RFLAGS.CF }
-    func cld(_ op: Op) { state.rflags &= ~RFLAGS.DF }
-    func std(_ op: Op) { state.rflags |= RFLAGS.DF }
+    func cli(_ op: UnsafePointer<Op>) throws(GuestException) { try setInterruptFlag(false) }
+    func sti(_ op: UnsafePointer<Op>) throws(GuestException) { try setInterruptFlag(true) }
+    func clc(_ op: UnsafePointer<Op>) { materializeFlags(); state.rflags &= ~RFLAGS.CF }
+    func stc(_ op: UnsafePointer<Op>) { materializeFlags(); state.rflags |= RFLAGS.CF }
+    func cmc(_ op: UnsafePointer<Op>) { materializeFlags(); state.rflags ^= RFLAGS.CF }
+    func cld(_ op: UnsafePointer<Op>) { state.rflags &= ~RFLAGS.DF }
+    func std(_ op: UnsafePointer<Op>) { state.rflags |= RFLAGS.DF }
 
     /// LAHF/SAHF need CPUID.80000001H:ECX[0] in 64-bit mode.
     private func checkLAHFSAHF() throws(GuestException) {
@@ -40,14 +40,14 @@ extension Machine {
     }
 
     /// AH := SF:ZF:0:AF:0:PF:1:CF.
-    func lahf(_ op: Op) throws(GuestException) {
+    func lahf(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkLAHFSAHF()
         materializeFlags()
         let image = (state.rflags & (RFLAGS.SF | RFLAGS.ZF | RFLAGS.AF | RFLAGS.PF | RFLAGS.CF)) | RFLAGS.reserved1
         state.gpr[0] = (state.gpr[0] & ~0xFF00) | (image << 8)
     }
 
-    func sahf(_ op: Op) throws(GuestException) {
+    func sahf(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkLAHFSAHF()
         let ah = (state.gpr[0] >> 8) & 0xFF
         setFlags(ah, mask: RFLAGS.SF | RFLAGS.ZF | RFLAGS.AF | RFLAGS.PF | RFLAGS.CF)
@@ -56,7 +56,7 @@ extension Machine {
     /// CPUID answered from the profile. A leaf above the highest basic leaf (or above the
     /// highest extended leaf) returns the highest basic leaf's data, as Intel processors do.
     /// OSXSAVE (1:ECX[27]) mirrors CR4.OSXSAVE and APIC (1:EDX[9]) mirrors IA32_APIC_BASE[11].
-    func cpuid(_ op: Op) {
+    func cpuid(_ op: UnsafePointer<Op>) {
         let leaf = UInt32(truncatingIfNeeded: state.gpr[0])
         let subleaf = UInt32(truncatingIfNeeded: state.gpr[1])
         let maxBasic = profile.cpuidEntry(0)?.eax ?? 0
@@ -87,7 +87,7 @@ extension Machine {
     }
 
     /// EDX:EAX := the time-stamp counter (cycle count plus the offset WRMSR set).
-    func rdtsc(_ op: Op) throws(GuestException) {
+    func rdtsc(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkTimeStampAccess()
         let tsc = timeStampCounter
         state.gpr[0] = tsc & 0xFFFF_FFFF
@@ -95,7 +95,7 @@ extension Machine {
     }
 
     /// RDTSCP also loads ECX with IA32_TSC_AUX; #UD without CPUID.80000001H:EDX[27].
-    func rdtscp(_ op: Op) throws(GuestException) {
+    func rdtscp(_ op: UnsafePointer<Op>) throws(GuestException) {
         if !facts.hasRDTSCP { throw GuestException.ud }
         try checkTimeStampAccess()
         let tsc = timeStampCounter

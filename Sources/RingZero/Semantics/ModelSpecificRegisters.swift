@@ -99,7 +99,7 @@ extension Machine {
         }
         state.gpr[0] = value & 0xFFFF_FFFF
         state.gpr[2] = value >> 32
-        charge(op.pointee, as: costs.readForm[slot])
+        charge(op, as: costs.readForm[slot])
     }
 
     @inline(__always) func wrmsr(_ op: UnsafePointer<Op>) throws(GuestException) {
@@ -153,6 +153,6 @@ extension Machine {
             // Writable only in SMM, which is not modelled.
             throw fault(.GP)
         }
-        charge(op.pointee, as: costs.writeForm[slot])
+        charge(op, as: costs.writeForm[slot])
     }
 }

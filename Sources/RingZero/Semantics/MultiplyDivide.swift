@@ -20,88 +20,88 @@ extension Machine {
         }
     }
 
-    func mul(_ op: Op) throws(GuestException) {
-        let src = try readSource(dstAsSource(op), size: op.size)
-        let a = accumulator(op.size).low
-        let bits = UInt64(op.size) * 8
+    func mul(_ op: UnsafePointer<Op>) throws(GuestException) {
+        let src = try soleOperand(op)
+        let a = accumulator(op.pointee.size).low
+        let bits = UInt64(op.pointee.size) * 8
         let (high, low): (UInt64, UInt64)
-        if op.size == 8 {
+        if op.pointee.size == 8 {
             (high, low) = a.multipliedFullWidth(by: src)
         } else {
             let product = a * src
-            (high, low) = ((product >> bits) & sizeMask(op.size), product & sizeMask(op.size))
+            (high, low) = ((product >> bits) & sizeMask(op.pointee.size), product & sizeMask(op.pointee.size))
         }
-        setAccumulator(op.size, low: low, high: high)
+        setAccumulator(op.pointee.size, low: low, high: high)
         setFlags(high != 0 ? RFLAGS.CF | RFLAGS.OF : 0, mask: RFLAGS.CF | RFLAGS.OF)
     }
 
-    func imul1(_ op: Op) throws(GuestException) {
-        let src = Int64(bitPattern: signExtend(try readSource(dstAsSource(op), size: op.size), from: op.size))
-        let a = Int64(bitPattern: signExtend(accumulator(op.size).low, from: op.size))
-        let bits = UInt64(op.size) * 8
+    func imul1(_ op: UnsafePointer<Op>) throws(GuestException) {
+        let src = Int64(bitPattern: signExtend(try soleOperand(op), from: op.pointee.size))
+        let a = Int64(bitPattern: signExtend(accumulator(op.pointee.size).low, from: op.pointee.size))
+        let bits = UInt64(op.pointee.size) * 8
         let (high, low): (UInt64, UInt64)
         let overflow: Bool
-        if op.size == 8 {
+        if op.pointee.size == 8 {
             let (h, l) = a.multipliedFullWidth(by: src)
             (high, low) = (UInt64(bitPattern: h), l)
             overflow = h != (Int64(bitPattern: l) >> 63)
         } else {
             let product = a * src
             let p = UInt64(bitPattern: product)
-            (high, low) = ((p >> bits) & sizeMask(op.size), p & sizeMask(op.size))
-            overflow = signExtend(low, from: op.size) != p
+            (high, low) = ((p >> bits) & sizeMask(op.pointee.size), p & sizeMask(op.pointee.size))
+            overflow = signExtend(low, from: op.pointee.size) != p
         }
-        setAccumulator(op.size, low: low, high: high)
+        setAccumulator(op.pointee.size, low: low, high: high)
         setFlags(overflow ? RFLAGS.CF | RFLAGS.OF : 0, mask: RFLAGS.CF | RFLAGS.OF)
     }
 
     /// dst := dst * src (truncated), signed overflow in CF/OF.
-    func imul2(_ op: Op) throws(GuestException) {
-        let src = try readSource(op, size: op.size)
-        try signedMultiply(op, readGPR(op.dstReg, op.size), src)
+    func imul2(_ op: UnsafePointer<Op>) throws(GuestException) {
+        let src = try readSource(op, size: op.pointee.size)
+        try signedMultiply(op, readGPR(op.pointee.dstReg, op.pointee.size), src)
     }
 
     /// dst := src * imm.
-    func imul3(_ op: Op) throws(GuestException) {
-        let src = try readSource(op, size: op.size)
-        try signedMultiply(op, src, UInt64(bitPattern: op.imm) & sizeMask(op.size))
+    func imul3(_ op: UnsafePointer<Op>) throws(GuestException) {
+        let src = try readSource(op, size: op.pointee.size)
+        try signedMultiply(op, src, UInt64(bitPattern: op.pointee.imm) & sizeMask(op.pointee.size))
     }
 
-    private func signedMultiply(_ op: Op, _ x: UInt64, _ y: UInt64) throws(GuestException) {
-        let a = Int64(bitPattern: signExtend(x, from: op.size))
-        let b = Int64(bitPattern: signExtend(y, from: op.size))
+    private func signedMultiply(_ op: UnsafePointer<Op>, _ x: UInt64, _ y: UInt64) throws(GuestException) {
+        let a = Int64(bitPattern: signExtend(x, from: op.pointee.size))
+        let b = Int64(bitPattern: signExtend(y, from: op.pointee.size))
         let (h, l) = a.multipliedFullWidth(by: b)
-        let truncated = l & sizeMask(op.size)
-        let exact = signExtend(truncated, from: op.size)
+        let truncated = l & sizeMask(op.pointee.size)
+        let exact = signExtend(truncated, from: op.pointee.size)
         let overflow = exact != l || h != (Int64(bitPattern: l) >> 63)
-        writeGPR(op.dstReg, op.size, truncated)
+        writeGPR(op.pointee.dstReg, op.pointee.size, truncated)
         setFlags(overflow ? RFLAGS.CF | RFLAGS.OF : 0, mask: RFLAGS.CF | RFLAGS.OF)
     }
 
-    func div(_ op: Op) throws(GuestException) {
-        let divisor = try readSource(dstAsSource(op), size: op.size)
+    func div(_ op: UnsafePointer<Op>) throws(GuestException) {
+        let divisor = try soleOperand(op)
         guard divisor != 0 else { throw GuestException.de }
-        let (low, high) = accumulator(op.size)
+        let (low, high) = accumulator(op.pointee.size)
         let quotient: UInt64, remainder: UInt64
-        if op.size == 8 {
+        if op.pointee.size == 8 {
             guard high < divisor else { throw GuestException.de }
             (quotient, remainder) = divisor.dividingFullWidth((high, low))
         } else {
-            let bits = UInt64(op.size) * 8
+            let bits = UInt64(op.pointee.size) * 8
             let dividend = (high << bits) | low
             quotient = dividend / divisor
             remainder = dividend % divisor
-            guard quotient <= sizeMask(op.size) else { throw GuestException.de }
+            guard quotient <= sizeMask(op.pointee.size) else { throw GuestException.de }
         }
-        setAccumulator(op.size, low: quotient, high: remainder)
+        setAccumulator(op.pointee.size, low: quotient, high: remainder)
     }
 
-    func idiv(_ op: Op) throws(GuestException) {
-        let divisor = Int64(bitPattern: signExtend(try readSource(dstAsSource(op), size: op.size), from: op.size))
+    func idiv(_ op: UnsafePointer<Op>) throws(GuestException) {
+        let divisor = Int64(bitPattern: signExtend(try soleOperand(op), from: op.pointee.size))
         guard divisor != 0 else { throw GuestException.de }
-        let (low, high) = accumulator(op.size)
+        let (low, high) = accumulator(op.pointee.size)
         let quotient: Int64, remainder: Int64
-        if op.size == 8 {
+        if op.pointee.size == 8 {
             let dividendHigh = Int64(bitPattern: high)
             // The 128-bit quotient must fit in 64 signed bits; check with a wide division.
             let negative = (dividendHigh < 0) != (divisor < 0)
@@ -119,7 +119,7 @@ extension Machine {
             }
             remainder = dividendHigh < 0 ? -Int64(r) : Int64(r)
         } else {
-            let bits = UInt64(op.size) * 8
+            let bits = UInt64(op.pointee.size) * 8
             let shift = 64 - 2 * bits
             let dividend = (Int64(bitPattern: (high << bits) | low) << shift) >> shift
             // Int64.min / -1 (a 32-bit IDIV of 8000000000000000H by -1) overflows: #DE.
@@ -130,14 +130,16 @@ extension Machine {
             let limit = Int64(1) << (bits - 1)
             guard quotient >= -limit && quotient < limit else { throw GuestException.de }
         }
-        setAccumulator(op.size, low: UInt64(bitPattern: quotient) & sizeMask(op.size), high: UInt64(bitPattern: remainder) & sizeMask(op.size))
+        setAccumulator(op.pointee.size, low: UInt64(bitPattern: quotient) & sizeMask(op.pointee.size), high: UInt64(bitPattern: remainder) & sizeMask(op.pointee.size))
     }
 
-    /// One-operand forms keep their operand in the destination slot; read it as a source.
-    @inline(__always) private func dstAsSource(_ op: Op) -> Op {
-        var o = op
-        o.srcKind = op.dstKind
-        o.srcReg = op.dstReg
-        return o
+    /// One-operand forms keep their operand in the destination slot: its value, read as
+    /// `readSource` reads a source.
+    @inline(__always) private func soleOperand(_ op: UnsafePointer<Op>) throws(GuestException) -> UInt64 {
+        switch op.pointee.dstKind {
+        case .none: 0
+        case .imm: UInt64(bitPattern: op.pointee.imm) & sizeMask(op.pointee.size)
+        default: read(try destination(op), op.pointee.size)
+        }
     }
 }

@@ -33,11 +33,11 @@ extension Machine {
     }
 
     /// Effective address of the Op's memory operand, wrapped to the address size.
-    @inline(__always) func effectiveAddress(_ op: Op) -> UInt64 {
-        var a = UInt64(bitPattern: op.disp)
-        if op.memBase != Op.noRegister { a &+= state.gpr[Int(op.memBase)] }
-        if op.memIndex != Op.noRegister { a &+= state.gpr[Int(op.memIndex)] &* UInt64(op.memScale) }
-        switch op.addressSize {
+    @inline(__always) func effectiveAddress(_ op: UnsafePointer<Op>) -> UInt64 {
+        var a = UInt64(bitPattern: op.pointee.disp)
+        if op.pointee.memBase != Op.noRegister { a &+= state.gpr[Int(op.pointee.memBase)] }
+        if op.pointee.memIndex != Op.noRegister { a &+= state.gpr[Int(op.pointee.memIndex)] &* UInt64(op.pointee.memScale) }
+        switch op.pointee.addressSize {
         case 2: return a & 0xFFFF
         case 4: return a & 0xFFFF_FFFF
         default: return a
@@ -46,19 +46,19 @@ extension Machine {
 
     /// Linear address of the memory operand: flat segments (FS and GS have their MSR bases in
     /// 64-bit mode); in 64-bit mode a non-canonical address faults.
-    @inline(__always) func linearAddress(_ op: Op) throws(GuestException) -> UInt64 {
+    @inline(__always) func linearAddress(_ op: UnsafePointer<Op>) throws(GuestException) -> UInt64 {
         guard let a = canonicalLinearAddress(op) else {
-            throw addressFault(stack: op.segment == SegmentOverride.stack.rawValue)
+            throw addressFault(stack: op.pointee.segment == SegmentOverride.stack.rawValue)
         }
         return a
     }
 
     /// `linearAddress`, or nil where it faults.
-    @inline(__always) func canonicalLinearAddress(_ op: Op) -> UInt64? {
+    @inline(__always) func canonicalLinearAddress(_ op: UnsafePointer<Op>) -> UInt64? {
         var a = effectiveAddress(op)
-        if op.codeMode == .bits64 {
-            if op.segment >= SegmentOverride.fs.rawValue {
-                let base = msrFile.storedValue(op.segment == SegmentOverride.fs.rawValue ? MSRIndex.IA32_FS_BASE : MSRIndex.IA32_GS_BASE) ?? 0
+        if op.pointee.codeMode == .bits64 {
+            if op.pointee.segment >= SegmentOverride.fs.rawValue {
+                let base = msrFile.storedValue(op.pointee.segment == SegmentOverride.fs.rawValue ? MSRIndex.IA32_FS_BASE : MSRIndex.IA32_GS_BASE) ?? 0
                 a &+= base
             }
             if !isCanonical(a) { return nil }
@@ -84,12 +84,12 @@ extension Machine {
     }
 
     /// The source operand's value, `size` bytes wide.
-    @inline(__always) func readSource(_ op: Op, size: UInt8) throws(GuestException) -> UInt64 {
-        switch op.srcKind {
-        case .reg: return readGPR(op.srcReg, size)
-        case .regHigh8: return (state.gpr[Int(op.srcReg)] >> 8) & 0xFF
+    @inline(__always) func readSource(_ op: UnsafePointer<Op>, size: UInt8) throws(GuestException) -> UInt64 {
+        switch op.pointee.srcKind {
+        case .reg: return readGPR(op.pointee.srcReg, size)
+        case .regHigh8: return (state.gpr[Int(op.pointee.srcReg)] >> 8) & 0xFF
         case .mem: return readMemory(try linearAddress(op), size)
-        case .imm: return UInt64(bitPattern: op.imm) & sizeMask(size)
+        case .imm: return UInt64(bitPattern: op.pointee.imm) & sizeMask(size)
         case .none: return 0
         }
     }
@@ -102,11 +102,11 @@ extension Machine {
         case memory(UInt64)
     }
 
-    @inline(__always) func destination(_ op: Op) throws(GuestException) -> Location {
-        switch op.dstKind {
-        case .regHigh8: return .high8(op.dstReg)
+    @inline(__always) func destination(_ op: UnsafePointer<Op>) throws(GuestException) -> Location {
+        switch op.pointee.dstKind {
+        case .regHigh8: return .high8(op.pointee.dstReg)
         case .mem: return .memory(try linearAddress(op))
-        default: return .gpr(op.dstReg)
+        default: return .gpr(op.pointee.dstReg)
         }
     }
 

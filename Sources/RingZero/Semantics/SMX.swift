@@ -39,7 +39,7 @@ extension Machine {
     /// Results are 32-bit: writing EAX, EBX, ECX zero-extends.
     private func setLow32(_ r: GPR, _ value: UInt32) { state.gpr[r.rawValue] = UInt64(value) }
 
-    func getsec(_ op: Op) throws(GuestException) {
+    func getsec(_ op: UnsafePointer<Op>) throws(GuestException) {
         if state.cr4 & CR4.SMXE == 0 || !facts.hasSMX { throw GuestException.ud }
         guard let leaf = GETSECLeaf(rawValue: UInt32(truncatingIfNeeded: state.gpr[0])) else {
             throw GuestException.ud

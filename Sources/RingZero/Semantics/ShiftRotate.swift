@@ -7,85 +7,85 @@
 // were wider: for a count equal to the width that is the operand's end bit, above it 0.
 
 extension Machine {
-    @inline(__always) private func shiftCount(_ op: Op) throws(GuestException) -> UInt64 {
+    @inline(__always) private func shiftCount(_ op: UnsafePointer<Op>) throws(GuestException) -> UInt64 {
         let raw = try readSource(op, size: 1)
-        return raw & (op.size == 8 ? 0x3F : 0x1F)
+        return raw & (op.pointee.size == 8 ? 0x3F : 0x1F)
     }
 
-    func shl(_ op: Op) throws(GuestException) {
+    func shl(_ op: UnsafePointer<Op>) throws(GuestException) {
         let count = try shiftCount(op)
         let dst = try destination(op)
         guard count != 0 else { return }
-        let bits = UInt64(op.size) * 8
-        let value = read(dst, op.size)
-        let result = count >= 64 ? 0 : (value << count) & sizeMask(op.size)
+        let bits = UInt64(op.pointee.size) * 8
+        let value = read(dst, op.pointee.size)
+        let result = count >= 64 ? 0 : (value << count) & sizeMask(op.pointee.size)
         let cf = count <= bits ? (value >> (bits - count)) & 1 == 1 : false
-        var flags = StatusFlags.szp(result, op.size)
+        var flags = StatusFlags.szp(result, op.pointee.size)
         if cf { flags |= RFLAGS.CF }
-        if (result & signBit(op.size) != 0) != cf { flags |= RFLAGS.OF }
-        write(dst, op.size, result)
+        if (result & signBit(op.pointee.size) != 0) != cf { flags |= RFLAGS.OF }
+        write(dst, op.pointee.size, result)
         setStatusFlags(flags)
     }
 
-    func shr(_ op: Op) throws(GuestException) {
+    func shr(_ op: UnsafePointer<Op>) throws(GuestException) {
         let count = try shiftCount(op)
         let dst = try destination(op)
         guard count != 0 else { return }
-        let value = read(dst, op.size)
+        let value = read(dst, op.pointee.size)
         let result = count >= 64 ? 0 : value >> count
         let cf = count <= 64 ? (value >> (count - 1)) & 1 == 1 : false
-        var flags = StatusFlags.szp(result, op.size)
+        var flags = StatusFlags.szp(result, op.pointee.size)
         if cf { flags |= RFLAGS.CF }
         // OF is the original operand's most significant bit.
-        if value & signBit(op.size) != 0 { flags |= RFLAGS.OF }
-        write(dst, op.size, result)
+        if value & signBit(op.pointee.size) != 0 { flags |= RFLAGS.OF }
+        write(dst, op.pointee.size, result)
         setStatusFlags(flags)
     }
 
-    func sar(_ op: Op) throws(GuestException) {
+    func sar(_ op: UnsafePointer<Op>) throws(GuestException) {
         let count = try shiftCount(op)
         let dst = try destination(op)
         guard count != 0 else { return }
-        let value = read(dst, op.size)
-        let signed = Int64(bitPattern: signExtend(value, from: op.size))
+        let value = read(dst, op.pointee.size)
+        let signed = Int64(bitPattern: signExtend(value, from: op.pointee.size))
         let shifted = signed >> Int64(min(count, 63))
-        let result = UInt64(bitPattern: shifted) & sizeMask(op.size)
+        let result = UInt64(bitPattern: shifted) & sizeMask(op.pointee.size)
         let cf = (signed >> Int64(min(count - 1, 63))) & 1 == 1
-        var flags = StatusFlags.szp(result, op.size)
+        var flags = StatusFlags.szp(result, op.pointee.size)
         if cf { flags |= RFLAGS.CF }
-        write(dst, op.size, result)
+        write(dst, op.pointee.size, result)
         setStatusFlags(flags)
     }
 
     /// Rotates change only CF and OF.
-    func rol(_ op: Op) throws(GuestException) {
+    func rol(_ op: UnsafePointer<Op>) throws(GuestException) {
         let count = try shiftCount(op)
         let dst = try destination(op)
         guard count != 0 else { return }
-        let bits = UInt64(op.size) * 8
-        let value = read(dst, op.size)
+        let bits = UInt64(op.pointee.size) * 8
+        let value = read(dst, op.pointee.size)
         let r = count % bits
-        let result = r == 0 ? value : ((value << r) | (value >> (bits - r))) & sizeMask(op.size)
+        let result = r == 0 ? value : ((value << r) | (value >> (bits - r))) & sizeMask(op.pointee.size)
         let cf = result & 1 == 1
         var flags: UInt64 = cf ? RFLAGS.CF : 0
-        if (result & signBit(op.size) != 0) != cf { flags |= RFLAGS.OF }
-        write(dst, op.size, result)
+        if (result & signBit(op.pointee.size) != 0) != cf { flags |= RFLAGS.OF }
+        write(dst, op.pointee.size, result)
         setFlags(flags, mask: RFLAGS.CF | RFLAGS.OF)
     }
 
-    func ror(_ op: Op) throws(GuestException) {
+    func ror(_ op: UnsafePointer<Op>) throws(GuestException) {
         let count = try shiftCount(op)
         let dst = try destination(op)
         guard count != 0 else { return }
-        let bits = UInt64(op.size) * 8
-        let value = read(dst, op.size)
+        let bits = UInt64(op.pointee.size) * 8
+        let value = read(dst, op.pointee.size)
         let r = count % bits
-        let result = r == 0 ? value : ((value >> r) | (value << (bits - r))) & sizeMask(op.size)
-        let msb = result & signBit(op.size) != 0
-        let next = result & (signBit(op.size) >> 1) != 0
+        let result = r == 0 ? value : ((value >> r) | (value << (bits - r))) & sizeMask(op.pointee.size)
+        let msb = result & signBit(op.pointee.size) != 0
+        let next = result & (signBit(op.pointee.size) >> 1) != 0
         var flags: UInt64 = msb ? RFLAGS.CF : 0
         if msb != next { flags |= RFLAGS.OF }
-        write(dst, op.size, result)
+        write(dst, op.pointee.size, result)
         setFlags(flags, mask: RFLAGS.CF | RFLAGS.OF)
     }
 }

@@ -93,7 +93,7 @@ extension Machine {
             // In VMX root operation the operand is not read.
             if state.cpl > 0 { throw fault(.GP) }
             vmFail(15)
-            charge(op.pointee, as: .vmxonFail)
+            charge(op, as: .vmxonFail)
             return
         }
         if state.cpl > 0 { throw fault(.GP) }
@@ -103,10 +103,10 @@ extension Machine {
         if !featureControl.locked { throw fault(.GP) }
         if !featureControl.enabled { throw fault(.GP) }
 
-        let pointer = readMemory(try linearAddress(op.pointee), 8)
+        let pointer = readMemory(try linearAddress(op), 8)
         if !vmxonPointerValid(pointer) || !vmxonRevisionValid(readMemory(pointer, 4)) {
             vmFailInvalid()
-            charge(op.pointee, as: .vmxonFail)
+            charge(op, as: .vmxonFail)
             return
         }
         enterVMXRootOperation(vmxonPointer: pointer)
@@ -124,7 +124,7 @@ extension Machine {
         let featureControl = featureControlForVMXON
         // No FS or GS base to look up, and both reads inside memory: no call on this path.
         guard featureControl.locked && featureControl.enabled && op.pointee.segment < SegmentOverride.fs.rawValue,
-              let address = canonicalLinearAddress(op.pointee),
+              let address = canonicalLinearAddress(op),
               let pointer = memory.readInside(address, 8), vmxonPointerValid(pointer),
               let revision = memory.readInside(pointer, 4), vmxonRevisionValid(revision) else { return false }
         enterVMXRootOperation(vmxonPointer: pointer)
