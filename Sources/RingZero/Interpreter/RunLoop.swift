@@ -1,7 +1,7 @@
 extension Machine {
     /// Run from the current RIP until a stop reason applies.
     public func run(_ options: RunOptions = RunOptions()) -> RunOutcome {
-        dispatch(options, instrumented: hooks.hasBeforeInstruction)
+        dispatch(options)
     }
 
     /// Execute exactly one instruction (or take one exception) and stop.
@@ -12,7 +12,7 @@ extension Machine {
     /// The dispatch loop. A before-instruction hook is honoured only in the generic loop; the
     /// threaded loop, which runs whenever no hook is registered and the block fits the limits,
     /// has no trace of it.
-    private func dispatch(_ options: RunOptions, instrumented: Bool) -> RunOutcome {
+    private func dispatch(_ options: RunOptions) -> RunOutcome {
         var faults: [FaultRecord] = []
         swap(&faults, &core.pointee.faultBuffer)
         if !faults.isEmpty { faults.removeAll(keepingCapacity: true) }
@@ -28,7 +28,7 @@ extension Machine {
         let hooked = hooks.isActive
         // Read once, and called without binding it anew per instruction: each binding of the
         // closure retained and released its context.
-        let callsBeforeInstruction = instrumented
+        let callsBeforeInstruction = hooks.hasBeforeInstruction
         let hookReadsStatusFlags = hooks.beforeInstructionReadsStatusFlags
         let beforeInstruction = hooks.beforeInstruction
         func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {

@@ -130,12 +130,7 @@ public final class PhysicalMemory {
             noteWrite(address, count)
             return
         }
-        if flags & PageFlag.code != 0 {
-            writtenCodePages.append(page)
-            codeWritten = true
-        }
-        if flags & PageFlag.clean != 0 { dirtyPages.append(page) }
-        pageFlags[Int(page)] = PageFlag.loaded
+        recordWrite(page, flags, leaving: PageFlag.loaded)
         let low = Int(address & 0xFFF), high = Int((address + count - 1) & 0xFFF) + 1
         if let i = extent {
             books.pointee.loadedExtents[i].low = min(books.pointee.loadedExtents[i].low, low)
@@ -255,16 +250,20 @@ public final class PhysicalMemory {
         let last = (address + count - 1) >> 12
         while page <= last && page < UInt64(pageCount) {
             let flags = pageFlags[Int(page)]
-            if flags != 0 {
-                if flags & PageFlag.code != 0 {
-                    writtenCodePages.append(page)
-                    codeWritten = true
-                }
-                if flags & PageFlag.clean != 0 { dirtyPages.append(page) }
-                pageFlags[Int(page)] = 0
-            }
+            if flags != 0 { recordWrite(page, flags, leaving: 0) }
             page += 1
         }
+    }
+
+    /// A write reached `page`, whose flags were `flags`: queue it for the Op cache if it held
+    /// code, list it as dirty if it was clean, and leave it with the flags `after`.
+    @inline(__always) private func recordWrite(_ page: UInt64, _ flags: UInt8, leaving after: UInt8) {
+        if flags & PageFlag.code != 0 {
+            writtenCodePages.append(page)
+            codeWritten = true
+        }
+        if flags & PageFlag.clean != 0 { dirtyPages.append(page) }
+        pageFlags[Int(page)] = after
     }
 
     // MARK: Snapshots
