@@ -133,5 +133,47 @@ import Testing
             }
         }
     }
-}
 
+    /// A fast INC or DEC keeps CF (SDM Vol. 2 "INC", "DEC"), and in a cached block takes it
+    /// from where the block's decoding said the last CF came from (`CarryHint`). Each case
+    /// ends `setc bl` (0f 92 c3) right after the INC or DEC, inside a loop of three turns, so
+    /// the threaded handlers run it; BL must be the expected CF, and the whole report must
+    /// match the reference path's.
+    @Test func incAndDecKeepTheCarryTheirBlockLeftThem() throws {
+        // (what comes before the INC/DEC, the INC/DEC, CF expected after it)
+        let cases: [(String, String, String, UInt8)] = [
+            ("a fast SUB that borrows", "b8 01 00 00 00 83 e8 02", "ff ca", 1),          // mov eax, 1; sub eax, 2; dec edx
+            ("a fast SUB that does not", "b8 03 00 00 00 83 e8 02", "ff ca", 0),
+            ("a fast SUB to zero", "b8 02 00 00 00 83 e8 02", "ff ca", 0),
+            ("a fast ADD that does not carry", "48 c7 c0 fe ff ff ff 48 83 c0 01", "48 ff ca", 0),
+            ("a fast ADD to zero", "48 c7 c0 ff ff ff ff 48 83 c0 01 48 83 c0 00", "48 ff ca", 0),
+            ("a 64-bit CMP that borrows", "48 c7 c0 01 00 00 00 48 39 f0", "48 ff c2", 1), // cmp rax, rsi (rsi = 2); inc rdx
+            ("a fast ADD that carries", "48 c7 c0 ff ff ff ff 48 83 c0 01", "48 ff ca", 1), // mov rax, -1; add rax, 1
+            ("a 32-bit ADD that carries", "b8 ff ff ff ff 01 f0", "ff c2", 1),            // add eax, esi
+            ("a fast XOR after STC", "f9 31 c0", "ff ca", 0),                               // stc; xor eax, eax
+            ("another INC or DEC", "b8 01 00 00 00 83 e8 02 ff c7", "ff ca", 1),          // sub (CF=1); inc edi; dec edx
+            ("CLC after a borrow", "b8 01 00 00 00 83 e8 02 f8", "ff ca", 0),              // CLC is no fast form
+            ("STC after a fast XOR", "31 c0 f9", "ff ca", 1),
+            ("MOV CR4 and CLTS after a borrow", "b8 01 00 00 00 83 e8 02 0f 20 e0 0f 06", "ff ca", 1),
+            // A WRMSR that faults (no MSR 0x1234) under continue: the rest of the block runs on,
+            // and the borrow before the WRMSR is still the CF.
+            ("a faulting WRMSR after a borrow", "b8 01 00 00 00 83 e8 02 51 b9 34 12 00 00 0f 30 59", "ff ca", 1),
+            ("a faulting WRMSR after an ADD", "b8 ff ff ff ff 01 f0 51 b9 34 12 00 00 0f 30 59", "ff c2", 1),
+        ]
+        for (what, before, step, expected) in cases {
+            // mov ecx, 3; mov esi, 2 (2 or 1 below); loop: <before> <step> setc bl; dec ecx; jnz loop; hlt
+            let source = what.contains("32-bit ADD") || what.contains("after an ADD") ? "be 01 00 00 00" : "be 02 00 00 00"
+            let body = "\(before) \(step) 0f 92 c3 ff c9"
+            let bodyLength = bytes(body).count
+            let code = "b9 03 00 00 00 \(source) \(body) 75 \(String(UInt8(truncatingIfNeeded: -(bodyLength + 2)), radix: 16)) f4"
+            let options = RunOptions(maxInstructions: 1_000, onFault: .continue)
+            let (fast, a) = try run(code, options: options)
+            var reference = options
+            reference.referencePath = true
+            let (slow, b) = try run(code, options: reference)
+            #expect(a.reason == .hlt, "\(what)")
+            #expect(fast.state[.rbx] & 0xFF == UInt64(expected), "\(what): CF after the INC or DEC")
+            #expect(Report(machine: fast, outcome: a).json == Report(machine: slow, outcome: b).json, "\(what)")
+        }
+    }
+}

@@ -52,8 +52,13 @@ public struct Op: Sendable, Equatable {
     var restCount: UInt8
     /// How many of those are fast ALU forms (the only other fast form, a Jcc, ends a block).
     var restFastALU: UInt8
-    /// The Capstone instruction id (for names in reports).
-    public internal(set) var instructionID: UInt32
+    /// The Capstone instruction id (for names in reports), kept in 16 bits: Capstone's x86 ids
+    /// end below 2,000, and the other half of the word holds `carryHint`.
+    private var instructionID16: UInt16
+    /// For a fast INC or DEC in a cached block: where the CF it keeps is found, as worked out
+    /// when the block was decoded (`CarryHint`). Zero outside the cache.
+    var carryHint: UInt8
+    private var spare: UInt8 = 0
     var restCycles: UInt32
     /// Displacement of the memory operand (absolute address for RIP-relative operands).
     public internal(set) var disp: Int64
@@ -61,6 +66,15 @@ public struct Op: Sendable, Equatable {
     public internal(set) var imm: Int64
     /// Guest address of the first byte.
     public internal(set) var address: UInt64
+
+    /// The Capstone instruction id (for names in reports).
+    public internal(set) var instructionID: UInt32 {
+        get { UInt32(instructionID16) }
+        set {
+            assert(newValue <= UInt32(UInt16.max), "a Capstone id above 16 bits")
+            instructionID16 = UInt16(truncatingIfNeeded: newValue)
+        }
+    }
 
     public static let noRegister: UInt8 = 0xFF
     public static let prefixLock: UInt8 = 1
@@ -88,7 +102,8 @@ public struct Op: Sendable, Equatable {
         self.form = CostForm.alu.rawValue
         self.restCount = 0
         self.restFastALU = 0
-        self.instructionID = 0
+        self.instructionID16 = 0
+        self.carryHint = 0
         self.restCycles = 0
         self.disp = 0
         self.imm = 0
@@ -109,7 +124,7 @@ public struct Op: Sendable, Equatable {
     @inline(__always) var isFastALU: Bool { handler.isFast && form == CostForm.alu.rawValue }
 
     /// The instruction an Op stands for: every field but where it sits in a cached block
-    /// (`restCount`, `restFastALU`, `restCycles`), so that an Op a hook sees in the cache equals
+    /// (`restCount`, `restFastALU`, `restCycles`, `carryHint`), so that an Op a hook sees in the cache equals
     /// the same instruction decoded afresh.
     public static func == (a: Op, b: Op) -> Bool {
         a.handler == b.handler && a.length == b.length && a.size == b.size && a.srcSize == b.srcSize

@@ -220,10 +220,15 @@ extension Machine {
         var n = 0
         var pc = address
         let page = address >> 12
+        // Where a fast INC or DEC finds the CF it keeps (`CarryHint`): unknown at the start.
+        var carry = CarryHint.unknown
         while true {
             // Op is a trivial type: its slot may be written without initializing it first.
             decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly, into: &slots[n])
             let op = UnsafePointer(slots + n)
+            let handler = op.pointee.handler
+            if handler == .incR || handler == .decR { slots[n].carryHint = carry.rawValue }
+            carry = CarryHint.after(handler, carry)
             n += 1
             totals.add(op.pointee, worstCase: worstCase[Int(op.pointee.form)])
             pc = op.pointee.nextAddress

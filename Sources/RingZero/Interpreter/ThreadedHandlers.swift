@@ -72,14 +72,16 @@ extension Machine {
     /// the Jcc itself: one dispatch fewer per loop iteration.
     @inline(__always)
     private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
-        m.executeFast(handler, op)
+        // The fast forms are 32- or 64-bit: one body for each, chosen by a branch that the
+        // predictor learns per Op, instead of one body computing both widths' masks.
+        let result = op.pointee.size == 8 ? m.executeFast(handler, op, wide: true) : m.executeFast(handler, op, wide: false)
         if handler.setsLoopCondition && op.pointee.restCount == 1 && op[1].handler == .jccNear {
             // JZ and JNZ read the result just computed. The other conditions materialize the
             // flags, a call, left to the outlined Jcc handler so that this one needs no stack
             // frame (docs/performance.md, item 32).
             let jcc = op + 1, cc = jcc.pointee.cond
             guard cc >> 1 == 2 else { return closeBlockOutlined(jcc, m) }
-            let zf = m.lazyResult == 0
+            let zf = result == 0
             return closeBlock(jcc, m, taken: cc & 1 == 0 ? zf : !zf)
         }
         return next(op, m)
@@ -123,22 +125,20 @@ extension Machine {
     }
 
     /// A Jcc, which always ends its block: taken back to the start of a block that loops to
-    /// itself (`SelfLoop`), it counts the block again and runs it, while the limits allow;
-    /// otherwise the loop goes on from RIP.
+    /// itself (`SelfLoop`), it runs the block again, while the limits allow; otherwise the
+    /// loop goes on from RIP.
     @inline(__always)
     private static func closeBlock(_ op: UnsafePointer<Op>, _ m: Machine, taken: Bool) -> UInt8 {
         m.takeJcc(op, taken)
         // Where the Jcc went, as a value: read back from RIP, it would wait for the store.
         let rip = taken ? UInt64(bitPattern: op.pointee.imm) : op.pointee.nextAddress
         let core = m.core
-        // The instruction limit was solved for the turns when the loop was entered (`SelfLoop`).
+        // Both limits were solved for the turns when the loop was entered (`SelfLoop`); the
+        // turn is counted later, with the others (`settleSelfLoop`).
         guard core.pointee.selfLoop.turnsLeft > 0, rip == core.pointee.selfLoop.address,
-              m.cycleCount <= core.pointee.selfLoop.cycleCeiling,
               Machine.stackAddress() > core.pointee.selfLoop.stackFloor else { return ThreadedStatus.next.rawValue }
         let first = core.pointee.selfLoop.first.unsafelyUnwrapped
         core.pointee.selfLoop.turnsLeft -= 1
-        m.countEntered(instructions: core.pointee.selfLoop.count, cycles: core.pointee.selfLoop.baseCycles,
-                       fastALU: core.pointee.selfLoop.fastALU, fastJcc: core.pointee.selfLoop.fastJcc)
         return core.pointee.threadedTable[Int(first.pointee.handler.rawValue)](first, m)
     }
 
@@ -181,6 +181,7 @@ extension Machine {
         // there.
         if !handler.registerOnly { m.state.rip = op.pointee.nextAddress }
         if readsCounters {
+            m.settleSelfLoop()
             m.core.pointee.instructionsCountedAhead = UInt64(op.pointee.restCount) &+ 1
             m.core.pointee.cyclesCountedAhead = UInt64(op.pointee.restCycles) &+ UInt64(op.pointee.cost)
         }

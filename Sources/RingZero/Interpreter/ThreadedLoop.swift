@@ -24,11 +24,14 @@ extension Machine {
             if entry == start && last.pointee.handler == .jccNear && UInt64(bitPattern: last.pointee.imm) == start.pointee.address
                 && start.pointee.address != endAddress {
                 core.pointee.selfLoop = SelfLoop(block, first: start, options, faults: faults.count,
-                                                 instructions: instructionCount)
+                                                 instructions: instructionCount, cycles: cycleCount)
             } else {
                 core.pointee.selfLoop.turnsLeft = 0
+                core.pointee.selfLoop.turnsGranted = 0
             }
             let status = table[Int(entry.pointee.handler.rawValue)](entry, self)
+            // The turns a self-loop ran are counted here, before anything reads the counters.
+            settleSelfLoop()
             if status != ThreadedStatus.next.rawValue {
                 let (step, restRuns) = leaveThreaded(status, options, &faults)
                 // The block's dearest cost stands in for the rest's.
@@ -65,6 +68,20 @@ extension Machine {
             alu = block.fastALU
             jcc = block.fastJcc
         }
+    }
+
+    /// Count the turns a self-loop's Jcc has started since the loop entered the block or
+    /// last settled, each as a whole block entered (`countEntered`): once here, instead of
+    /// four read-modify-writes of the counters on every turn. Called when the handlers return
+    /// to the loop and before a handler reads the counters.
+    @inline(__always)
+    func settleSelfLoop() {
+        let loop = UnsafeMutablePointer(mutating: core).pointer(to: \.selfLoop)!
+        let turns = UInt64(loop.pointee.turnsGranted &- loop.pointee.turnsLeft)
+        guard turns != 0 else { return }
+        loop.pointee.turnsGranted = loop.pointee.turnsLeft
+        countEntered(instructions: turns &* loop.pointee.count, cycles: turns &* loop.pointee.baseCycles,
+                     fastALU: turns &* loop.pointee.fastALU, fastJcc: turns &* loop.pointee.fastJcc)
     }
 
     /// Count a block (or the rest of one) being entered: its instructions, its cycles as
@@ -117,14 +134,16 @@ struct SelfLoop {
     var baseCycles: UInt64 = 0
     var fastALU: UInt64 = 0
     var fastJcc: UInt64 = 0
-    /// The block runs again only while the cycle count is at most this (the loop's
-    /// `fitsLimits`, solved for the count once). Checked on every turn: a REP string
-    /// instruction may charge more than the block's dearest cost.
-    var cycleCeiling: UInt64 = 0
-    /// How many more times the Jcc may run the block: at most 1,024, fewer when the
-    /// instruction limit comes first. That limit is solved for the turns once, on entry,
-    /// since every turn counts the block's instructions exactly.
+    /// How many more times the Jcc may run the block: at most 1,024, fewer when either limit
+    /// comes first. Both are solved for the turns once, on entry: the instruction limit
+    /// exactly, since every turn counts the block's instructions; the cycle limit with each
+    /// turn at the block's dearest cost, which no turn exceeds (a REP string instruction,
+    /// whose iterations are not in that cost, ends its block, so it is never in a self-loop).
+    /// Fewer turns than the limits allow is harmless: the loop goes on from RIP after them.
     var turnsLeft = 0
+    /// `turnsLeft` when the turns were last counted (`Machine.settleSelfLoop`): the turns
+    /// run since are the difference, and no turn counts itself as it starts.
+    var turnsGranted = 0
     static let turnBound: UInt64 = 1024
     /// The lowest stack address a turn may start at (`stackDepthAllowed` below where the
     /// loop entered the block). An optimized build jumps from handler to handler, so the
@@ -140,7 +159,8 @@ struct SelfLoop {
     /// Entered with the instruction count at `instructions`, the block counted; made where the
     /// loop calls the block's first handler, so the stack is measured from there.
     @inline(__always)
-    init(_ block: OpCache.Block, first: UnsafePointer<Op>, _ options: RunOptions, faults: Int, instructions: UInt64) {
+    init(_ block: OpCache.Block, first: UnsafePointer<Op>, _ options: RunOptions, faults: Int, instructions: UInt64,
+         cycles: UInt64) {
         self.first = first
         address = first.pointee.address
         count = UInt64(block.count)
@@ -150,13 +170,23 @@ struct SelfLoop {
         // Turn k (from 1) may run while the instructions counted before it, those of the
         // turns so far, leave room for the block's and the faults taken:
         //   instructions + (k - 1) * count + count + faults <= maxInstructions
-        let maxCycles = options.maxCycles ?? .max
         let needed = instructions.addingReportingOverflow(count &+ UInt64(faults))
-        guard !needed.overflow, needed.partialValue <= options.maxInstructions, maxCycles >= block.cost else { return }
-        cycleCeiling = maxCycles - block.cost
+        guard !needed.overflow, needed.partialValue <= options.maxInstructions else { return }
         // No division where it can be helped: one costs more than a turn of a short loop.
         let room = options.maxInstructions - needed.partialValue
-        turnsLeft = Int(room >= Self.turnBound &* count ? Self.turnBound : room / count + 1)
+        var turns = room >= Self.turnBound &* count ? Self.turnBound : room / count + 1
+        // Turn k may start while the cycle count at its Jcc leaves room for one more pass at
+        // the block's dearest cost. That count is at most cycles + k * cost - baseCycles:
+        // `cycles` holds the first pass as decoded, each later pass costs at most `cost`, and
+        // each pass's charges beyond its decoded cycles at most cost - baseCycles. So turn k
+        // may start if cycles + k * cost - baseCycles <= maxCycles - cost.
+        if let maxCycles = options.maxCycles, block.cost > 0 {
+            guard maxCycles >= block.cost, maxCycles - block.cost >= cycles else { return }
+            let room = (maxCycles - block.cost - cycles).addingReportingOverflow(block.baseCycles)
+            if !room.overflow { turns = min(turns, room.partialValue / block.cost) }
+        }
+        turnsLeft = Int(turns)
+        turnsGranted = turnsLeft
         stackFloor = Machine.stackAddress() &- Self.stackDepthAllowed
     }
 }

@@ -1,40 +1,53 @@
 // The register-only 32- and 64-bit forms of the commonest integer instructions, each inlined
 // into its own threaded handler (ThreadedHandlers.swift). Each computes exactly what its
 // generic handler (Arithmetic.swift, DataMovement.swift, ControlFlow.swift) does for that
-// form, with no operand-kind or size switch and nothing that can fault; the reference path decodes without them, so the fast and
-// reference paths agreeing (RobustnessTests, the fuzzer) checks them against the generic ones.
+// form, with no operand-kind or size switch and nothing that can fault; the reference path
+// decodes without them, so the fast and reference paths agreeing (RobustnessTests, the
+// fuzzer) checks them against the generic ones.
 
 extension Machine {
     /// Run `op` as the fast form `handler`, known where it is called (a threaded handler per
-    /// fast form, so the switch folds away); false for a handler that is no fast form. Only a
-    /// Jcc sets RIP: the threaded loop stores the others' next address when a block ends on
-    /// one.
+    /// fast form, so the switch folds away). Only a Jcc sets RIP: the threaded loop stores the
+    /// others' next address when a block ends on one. Returns the result the flags are now
+    /// pending on (0 for MOV and Jcc), so that a loop-closing JZ or JNZ tests it from a
+    /// register instead of reading it back.
+    ///
+    /// `wide`: whether the Op's size is 8 (else 4), known where it is called, so that each
+    /// threaded handler has one straight-line body per width instead of computing both.
+    ///
+    /// Only the threaded handlers run these (the generic loop runs a fast form's Op through
+    /// its generic handler), so INC and DEC may take their CF from the Op's `carryHint`.
     @discardableResult
-    @inline(__always) func executeFast(_ handler: Handler, _ op: UnsafePointer<Op>) -> Bool {
+    @inline(__always) func executeFast(_ handler: Handler, _ op: UnsafePointer<Op>, wide: Bool) -> UInt64 {
         switch handler {
-        case .addRR: fastArithmetic(op, .add, fastSource(op)) { $0 &+ $1 }
-        case .addRI: fastArithmetic(op, .add, fastImmediate(op)) { $0 &+ $1 }
-        case .subRR: fastArithmetic(op, .sub, fastSource(op)) { $0 &- $1 }
-        case .subRI: fastArithmetic(op, .sub, fastImmediate(op)) { $0 &- $1 }
-        case .cmpRR: fastArithmetic(op, .sub, fastSource(op), writeBack: false) { $0 &- $1 }
-        case .cmpRI: fastArithmetic(op, .sub, fastImmediate(op), writeBack: false) { $0 &- $1 }
-        case .andRR: fastLogic(op, fastSource(op)) { $0 & $1 }
-        case .andRI: fastLogic(op, fastImmediate(op)) { $0 & $1 }
-        case .orRR: fastLogic(op, fastSource(op)) { $0 | $1 }
-        case .orRI: fastLogic(op, fastImmediate(op)) { $0 | $1 }
-        case .xorRR: fastLogic(op, fastSource(op)) { $0 ^ $1 }
-        case .xorRI: fastLogic(op, fastImmediate(op)) { $0 ^ $1 }
-        case .testRR: fastLogic(op, fastSource(op), writeBack: false) { $0 & $1 }
-        case .testRI: fastLogic(op, fastImmediate(op), writeBack: false) { $0 & $1 }
-        case .movRR: state.gpr[Int(op.pointee.dstReg)] = fastSource(op)
-        case .movRI: state.gpr[Int(op.pointee.dstReg)] = fastImmediate(op)
-        case .incR: fastStep(op, .inc) { $0 &+ 1 }
-        case .decR: fastStep(op, .dec) { $0 &- 1 }
-        case .jccNear: takeJcc(op, conditionHolds(op.pointee.cond))
+        case .addRR: return fastArithmetic(op, wide, .add, fastSource(op, wide)) { $0 &+ $1 }
+        case .addRI: return fastArithmetic(op, wide, .add, fastImmediate(op, wide)) { $0 &+ $1 }
+        case .subRR: return fastArithmetic(op, wide, .sub, fastSource(op, wide)) { $0 &- $1 }
+        case .subRI: return fastArithmetic(op, wide, .sub, fastImmediate(op, wide)) { $0 &- $1 }
+        case .cmpRR: return fastArithmetic(op, wide, .sub, fastSource(op, wide), writeBack: false) { $0 &- $1 }
+        case .cmpRI: return fastArithmetic(op, wide, .sub, fastImmediate(op, wide), writeBack: false) { $0 &- $1 }
+        case .andRR: return fastLogic(op, wide, fastSource(op, wide)) { $0 & $1 }
+        case .andRI: return fastLogic(op, wide, fastImmediate(op, wide)) { $0 & $1 }
+        case .orRR: return fastLogic(op, wide, fastSource(op, wide)) { $0 | $1 }
+        case .orRI: return fastLogic(op, wide, fastImmediate(op, wide)) { $0 | $1 }
+        case .xorRR: return fastLogic(op, wide, fastSource(op, wide)) { $0 ^ $1 }
+        case .xorRI: return fastLogic(op, wide, fastImmediate(op, wide)) { $0 ^ $1 }
+        case .testRR: return fastLogic(op, wide, fastSource(op, wide), writeBack: false) { $0 & $1 }
+        case .testRI: return fastLogic(op, wide, fastImmediate(op, wide), writeBack: false) { $0 & $1 }
+        case .movRR:
+            state.gpr[fastRegister(op.pointee.dstReg)] = fastSource(op, wide)
+            return 0
+        case .movRI:
+            state.gpr[fastRegister(op.pointee.dstReg)] = fastImmediate(op, wide)
+            return 0
+        case .incR: return fastStep(op, wide, .inc) { $0 &+ 1 }
+        case .decR: return fastStep(op, wide, .dec) { $0 &- 1 }
+        case .jccNear:
+            takeJcc(op, conditionHolds(op.pointee.cond))
+            return 0
         default:
-            return false
+            return 0
         }
-        return true
     }
 
     /// The near Jcc `op` with its condition decided: RIP to the target (checked canonical when
@@ -48,39 +61,102 @@ extension Machine {
         }
     }
 
-    @inline(__always) private func fastMask(_ op: UnsafePointer<Op>) -> UInt64 { op.pointee.size == 8 ? .max : 0xFFFF_FFFF }
+    @inline(__always) private func fastMask(_ wide: Bool) -> UInt64 { wide ? .max : 0xFFFF_FFFF }
 
-    @inline(__always) private func fastSource(_ op: UnsafePointer<Op>) -> UInt64 { state.gpr[Int(op.pointee.srcReg)] & fastMask(op) }
+    /// A fast form's register number: always below 16, and masked so that the compiler knows
+    /// it and drops the bounds check.
+    @inline(__always) private func fastRegister(_ r: UInt8) -> Int { Int(r & 15) }
 
-    @inline(__always) private func fastImmediate(_ op: UnsafePointer<Op>) -> UInt64 { UInt64(bitPattern: op.pointee.imm) & fastMask(op) }
+    @inline(__always) private func fastSource(_ op: UnsafePointer<Op>, _ wide: Bool) -> UInt64 {
+        state.gpr[fastRegister(op.pointee.srcReg)] & fastMask(wide)
+    }
+
+    @inline(__always) private func fastImmediate(_ op: UnsafePointer<Op>, _ wide: Bool) -> UInt64 {
+        UInt64(bitPattern: op.pointee.imm) & fastMask(wide)
+    }
 
     /// dst := dst op src (CMP: only the flags); a 32-bit result zero-extends into bits 63:32.
-    @inline(__always) private func fastArithmetic(_ op: UnsafePointer<Op>, _ kind: LazyFlagsKind, _ b: UInt64, writeBack: Bool = true,
-                                                  _ f: (UInt64, UInt64) -> UInt64) {
-        let d = Int(op.pointee.dstReg)
-        let a = state.gpr[d] & fastMask(op)
-        let r = f(a, b) & fastMask(op)
+    @inline(__always) private func fastArithmetic(_ op: UnsafePointer<Op>, _ wide: Bool, _ kind: LazyFlagsKind, _ b: UInt64,
+                                                  writeBack: Bool = true, _ f: (UInt64, UInt64) -> UInt64) -> UInt64 {
+        let d = fastRegister(op.pointee.dstReg)
+        let a = state.gpr[d] & fastMask(wide)
+        let r = f(a, b) & fastMask(wide)
         if writeBack { state.gpr[d] = r }
-        setLazyFlags(kind, a, b, r, op.pointee.size)
+        setLazyFlags(kind, a, b, r, wide ? 8 : 4)
+        return r
     }
 
     /// AND, OR, XOR (TEST: only the flags): only the result and size matter to the flags.
-    @inline(__always) private func fastLogic(_ op: UnsafePointer<Op>, _ b: UInt64, writeBack: Bool = true, _ f: (UInt64, UInt64) -> UInt64) {
-        let d = Int(op.pointee.dstReg)
-        let r = f(state.gpr[d] & fastMask(op), b)
+    @inline(__always) private func fastLogic(_ op: UnsafePointer<Op>, _ wide: Bool, _ b: UInt64, writeBack: Bool = true,
+                                             _ f: (UInt64, UInt64) -> UInt64) -> UInt64 {
+        let d = fastRegister(op.pointee.dstReg)
+        let r = f(state.gpr[d] & fastMask(wide), b)
         if writeBack { state.gpr[d] = r }
         lazyKind = .logic
         lazyResult = r
-        lazySize = op.pointee.size
+        lazySize = wide ? 8 : 4
+        return r
     }
 
-    /// INC, DEC: CF is kept in the pending record.
-    @inline(__always) private func fastStep(_ op: UnsafePointer<Op>, _ kind: LazyFlagsKind, _ f: (UInt64) -> UInt64) {
-        let d = Int(op.pointee.dstReg)
-        let a = state.gpr[d] & fastMask(op)
-        let r = f(a) & fastMask(op)
-        let cf = carryFlag
+    /// INC, DEC: CF is kept in the pending record, found where the block's decoding said
+    /// (`carryHint`).
+    @inline(__always) private func fastStep(_ op: UnsafePointer<Op>, _ wide: Bool, _ kind: LazyFlagsKind,
+                                            _ f: (UInt64) -> UInt64) -> UInt64 {
+        let d = fastRegister(op.pointee.dstReg)
+        let a = state.gpr[d] & fastMask(wide)
+        let r = f(a) & fastMask(wide)
+        let cf = hintedCarryFlag(op)
         state.gpr[d] = r
-        setLazyFlags(kind, a, 1, r, op.pointee.size, carry: cf)
+        setLazyFlags(kind, a, 1, r, wide ? 8 : 4, carry: cf)
+        return r
+    }
+
+    /// CF as `carryFlag` computes it from the pending flags, taken the short way the Op's
+    /// `carryHint` names: the last instruction before this one in its block that writes CF
+    /// is a fast form, so its kind is known without reading it.
+    @inline(__always) private func hintedCarryFlag(_ op: UnsafePointer<Op>) -> UInt64 {
+        switch CarryHint(rawValue: op.pointee.carryHint) {
+        case .clear: 0
+        case .borrow: lazyA < lazyB ? RFLAGS.CF : 0
+        case .carry: lazyResult < lazyA ? RFLAGS.CF : 0
+        case .kept: lazyCarry
+        case .unknown, nil: carryFlag
+        }
+    }
+}
+
+/// Where a fast INC or DEC in a cached block finds the CF it keeps (SDM Vol. 2 "INC", "DEC":
+/// CF is not affected), worked out when the block is decoded from the last instruction before
+/// it in the block that writes CF (`Machine.hintCarries`).
+///
+/// Only the threaded handlers use it. They run a block's Ops in order, from its start or on
+/// from an exception (which changes no flag), with no hook that could change RFLAGS in
+/// between. The instruction a hint names is a fast form, which cannot fault, so it ran;
+/// anything else that may write a flag makes the hint `unknown`.
+enum CarryHint: UInt8 {
+    /// From the pending flags, whatever they are (`carryFlag`).
+    case unknown = 0
+    /// After a fast AND, OR, XOR or TEST: CF = 0.
+    case clear
+    /// After a fast SUB or CMP (no borrow in): CF = a < b, both already truncated.
+    case borrow
+    /// After a fast ADD (no carry in): CF = result < a, both already truncated.
+    case carry
+    /// After a fast INC or DEC: the CF it kept, in `lazyCarry`.
+    case kept
+
+    /// The hint for what follows `handler`, given the hint before it.
+    static func after(_ handler: Handler, _ hint: CarryHint) -> CarryHint {
+        switch handler {
+        case .addRR, .addRI: .carry
+        case .subRR, .subRI, .cmpRR, .cmpRI: .borrow
+        case .andRR, .andRI, .orRR, .orRI, .xorRR, .xorRI, .testRR, .testRI: .clear
+        case .incR, .decR: .kept
+        // These write no status flag: MOV, Jcc, CLTS, LMSW, RDMSR and WRMSR by the SDM; MOV to
+        // and from a control register leaves them as they were here (the SDM calls them
+        // undefined after it).
+        case .movRR, .movRI, .jccNear, .movToCR, .movFromCR, .clts, .lmsw, .rdmsr, .wrmsr: hint
+        default: .unknown
+        }
     }
 }
