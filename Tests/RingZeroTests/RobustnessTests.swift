@@ -67,9 +67,26 @@ import Testing
                 default: body += rex + [0x89, 0xC0 | b << 3 | a]
                 }
             }
-            // mov ecx, n; loop: body; dec rcx; jnz loop; hlt
-            let loopLength = body.count + 5
-            let code = [0xB9, UInt8(3 + random.next() % 20), 0, 0, 0] + body + [0x48, 0xFF, 0xC9, 0x75, UInt8(truncatingIfNeeded: -loopLength), 0xF4]
+            // mov ecx, n; loop: body; <closing>; hlt. The closings cover each fast form that
+            // runs its block's Jcc itself (`ThreadedIndex`), at both widths, with JNZ and with
+            // conditions that are not ZF's.
+            let n = UInt8(3 + random.next() % 20)
+            let closings: [[UInt8]] = [
+                [0x48, 0xFF, 0xC9, 0x75],                    // dec rcx; jnz
+                [0xFF, 0xC9, 0x75],                          // dec ecx; jnz
+                [0x48, 0x83, 0xE9, 0x01, 0x75],              // sub rcx, 1; jnz
+                [0x83, 0xE9, 0x01, 0x0F, 0x85],              // sub ecx, 1; jnz (rel32)
+                [0xFF, 0xC9, 0x85, 0xC9, 0x75],              // dec ecx; test ecx, ecx; jnz
+                [0x48, 0xFF, 0xC9, 0x48, 0x83, 0xF9, 0x00, 0x75],  // dec rcx; cmp rcx, 0; jne
+                [0xFF, 0xC9, 0x83, 0xF9, 0x01, 0x73],        // dec ecx; cmp ecx, 1; jae
+                [0x48, 0xFF, 0xC9, 0x4C, 0x39, 0xC1, 0x77],  // dec rcx; cmp rcx, r8 (0: the body never names it); ja
+            ]
+            let closing = closings[Int(random.next() % UInt64(closings.count))]
+            let rel32 = closing.last == 0x85
+            let loopLength = body.count + closing.count + (rel32 ? 4 : 1)
+            let displacement = rel32 ? withUnsafeBytes(of: Int32(-loopLength).littleEndian) { Array($0) }
+                                     : [UInt8(truncatingIfNeeded: -loopLength)]
+            let code = [0xB9, n, 0, 0, 0] + body + closing + displacement + [0xF4]
             let hex = code.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
             let state = #"{"registers": {"rax": "0x\#(String(random.next(), radix: 16))", "rbx": "0x\#(String(random.next() >> 1, radix: 16))", "rflags": "0x\#(String(2 | (random.next() & 0x8D5), radix: 16))"}}"#
             // No limit, an instruction limit and a cycle limit somewhere inside the loop.

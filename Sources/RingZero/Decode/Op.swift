@@ -58,7 +58,9 @@ public struct Op: Sendable, Equatable {
     /// For a fast INC or DEC in a cached block: where the CF it keeps is found, as worked out
     /// when the block was decoded (`CarryHint`). Zero outside the cache.
     var carryHint: UInt8
-    private var spare: UInt8 = 0
+    /// In a cached block: where the Op's threaded handler is (`ThreadedIndex`). Zero outside
+    /// the cache.
+    var threaded: UInt8
     var restCycles: UInt32
     /// Displacement of the memory operand (absolute address for RIP-relative operands).
     public internal(set) var disp: Int64
@@ -104,6 +106,7 @@ public struct Op: Sendable, Equatable {
         self.restFastALU = 0
         self.instructionID16 = 0
         self.carryHint = 0
+        self.threaded = 0
         self.restCycles = 0
         self.disp = 0
         self.imm = 0
@@ -124,7 +127,7 @@ public struct Op: Sendable, Equatable {
     @inline(__always) var isFastALU: Bool { handler.isFast && form == CostForm.alu.rawValue }
 
     /// The instruction an Op stands for: every field but where it sits in a cached block
-    /// (`restCount`, `restFastALU`, `restCycles`, `carryHint`), so that an Op a hook sees in the cache equals
+    /// (`restCount`, `restFastALU`, `restCycles`, `carryHint`, `threaded`), so that an Op a hook sees in the cache equals
     /// the same instruction decoded afresh.
     public static func == (a: Op, b: Op) -> Bool {
         a.handler == b.handler && a.length == b.length && a.size == b.size && a.srcSize == b.srcSize

@@ -229,6 +229,7 @@ extension Machine {
             let handler = op.pointee.handler
             if handler == .incR || handler == .decR { slots[n].carryHint = carry.rawValue }
             carry = CarryHint.after(handler, carry)
+            slots[n].threaded = ThreadedIndex.of(op.pointee, closesLoop: false)
             n += 1
             totals.add(op.pointee, worstCase: worstCase[Int(op.pointee.form)])
             pc = op.pointee.nextAddress
@@ -238,6 +239,10 @@ extension Machine {
                 && op.pointee.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
             if op.pointee.endsBlock || repeats || n >= OpCache.maxBlockLength { break }
             if pc >> 12 != page || pc == endAddress { break }
+        }
+        // A fast form right before the block's closing Jcc runs that Jcc itself.
+        if n >= 2 && slots[n - 1].handler == .jccNear {
+            slots[n - 2].threaded = ThreadedIndex.of(slots[n - 2], closesLoop: true)
         }
         // What follows each Op in the block, for the threaded loop's counting up front.
         if totals.restsFit {

@@ -20,40 +20,148 @@ enum ThreadedStatus: UInt8 {
     case codeWritten
 }
 
+/// Where an Op's threaded handler sits in `Machine.threadedHandlers` (`Op.threaded`, set when
+/// its block is decoded): at its handler's raw value, or, for a fast form, at one of three
+/// variants past the handlers, so that each handler is one straight body with nothing left to
+/// decide at run time but its operands.
+enum ThreadedIndex {
+    /// The fast forms with a width, `addRR` to `decR` (`jccNear`, the last handler, has none).
+    static let fastForms = Int(Handler.jccNear.rawValue - Handler.addRR.rawValue)
+    /// The 64-bit forms sit at their handlers' raw values; the 32-bit ones from here. (Past
+    /// `jccNear`, the last handler: written so, not as `allCases.count`, it is a constant the
+    /// compiler folds, where a computed one is read through a lazy initializer's check.)
+    static let narrow = Int(Handler.jccNear.rawValue) + 1
+    /// A fast form that closes its block's loop (`Handler.setsLoopCondition`, right before the
+    /// block's closing Jcc) and runs that Jcc itself: 64-bit, then 32-bit.
+    static let closingWide = narrow + fastForms
+    static let closingNarrow = closingWide + fastForms
+    static let count = closingNarrow + fastForms
+
+    /// The index for `op`; `closesLoop`: it is its block's second-to-last Op and the last is a
+    /// fast Jcc.
+    @inline(__always)
+    static func of(_ op: Op, closesLoop: Bool) -> UInt8 {
+        let handler = op.handler
+        guard handler.isFast && handler != .jccNear else { return handler.rawValue }
+        let form = Int(handler.rawValue - Handler.addRR.rawValue)
+        let wide = op.size == 8
+        if closesLoop && handler.setsLoopCondition {
+            return UInt8((wide ? closingWide : closingNarrow) + form)
+        }
+        return wide ? handler.rawValue : UInt8(narrow + form)
+    }
+}
+
 extension Machine {
-    /// The table, by `Handler` raw value.
+    /// The table, by `Op.threaded` (`ThreadedIndex`).
     nonisolated(unsafe) static let threadedHandlers: UnsafeMutablePointer<ThreadedHandler> = {
-        let table = UnsafeMutablePointer<ThreadedHandler>.allocate(capacity: Handler.allCases.count)
+        precondition(ThreadedIndex.narrow == Handler.allCases.count && ThreadedIndex.count <= 256,
+                     "the variants follow the last handler, and an Op's threaded index is a byte")
+        let table = UnsafeMutablePointer<ThreadedHandler>.allocate(capacity: ThreadedIndex.count)
         for handler in Handler.allCases {
             // The raw values run from 0 with no gaps, so every Op's handler has its entry.
             precondition(Int(handler.rawValue) < Handler.allCases.count)
-            (table + Int(handler.rawValue)).initialize(to: threadedHandler(for: handler))
+            guard handler.isFast && handler != .jccNear else {
+                (table + Int(handler.rawValue)).initialize(to: threadedHandler(for: handler))
+                continue
+            }
+            let form = Int(handler.rawValue - Handler.addRR.rawValue)
+            (table + Int(handler.rawValue)).initialize(to: fastVariant(handler, .wide))
+            (table + ThreadedIndex.narrow + form).initialize(to: fastVariant(handler, .narrow))
+            (table + ThreadedIndex.closingWide + form).initialize(to: fastVariant(handler, .closingWide))
+            (table + ThreadedIndex.closingNarrow + form).initialize(to: fastVariant(handler, .closingNarrow))
         }
         return table
     }()
 
-    /// Each case names its handler once: the fast forms with their switch folded for that
-    /// form, the mission's instructions straight to their semantics, the rest through `execute`.
+    /// The four places of a fast form in the table (`ThreadedIndex`).
+    enum FastVariant { case wide, narrow, closingWide, closingNarrow }
+
+    /// A fast form's threaded handler for `variant`: 64- or 32-bit, and for the forms that can
+    /// close a loop (`Handler.setsLoopCondition`), 64- or 32-bit running the closing Jcc too.
+    /// The others never get a closing index (`ThreadedIndex.of`).
+    private static func fastVariant(_ handler: Handler, _ variant: FastVariant) -> ThreadedHandler {
+        switch handler {
+        case .addRR: switch variant {
+            case .wide: { Machine.fast($0, $1, .addRR, true) }; case .narrow: { Machine.fast($0, $1, .addRR, false) }
+            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.addRR) never closes a loop") }
+        }
+        case .addRI: switch variant {
+            case .wide: { Machine.fast($0, $1, .addRI, true) }; case .narrow: { Machine.fast($0, $1, .addRI, false) }
+            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.addRI) never closes a loop") }
+        }
+        case .subRR: switch variant {
+            case .wide: { Machine.fast($0, $1, .subRR, true) }; case .narrow: { Machine.fast($0, $1, .subRR, false) }
+            case .closingWide: { Machine.closing($0, $1, .subRR, true) }; case .closingNarrow: { Machine.closing($0, $1, .subRR, false) }
+        }
+        case .subRI: switch variant {
+            case .wide: { Machine.fast($0, $1, .subRI, true) }; case .narrow: { Machine.fast($0, $1, .subRI, false) }
+            case .closingWide: { Machine.closing($0, $1, .subRI, true) }; case .closingNarrow: { Machine.closing($0, $1, .subRI, false) }
+        }
+        case .andRR: switch variant {
+            case .wide: { Machine.fast($0, $1, .andRR, true) }; case .narrow: { Machine.fast($0, $1, .andRR, false) }
+            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.andRR) never closes a loop") }
+        }
+        case .andRI: switch variant {
+            case .wide: { Machine.fast($0, $1, .andRI, true) }; case .narrow: { Machine.fast($0, $1, .andRI, false) }
+            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.andRI) never closes a loop") }
+        }
+        case .orRR: switch variant {
+            case .wide: { Machine.fast($0, $1, .orRR, true) }; case .narrow: { Machine.fast($0, $1, .orRR, false) }
+            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.orRR) never closes a loop") }
+        }
+        case .orRI: switch variant {
+            case .wide: { Machine.fast($0, $1, .orRI, true) }; case .narrow: { Machine.fast($0, $1, .orRI, false) }
+            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.orRI) never closes a loop") }
+        }
+        case .xorRR: switch variant {
+            case .wide: { Machine.fast($0, $1, .xorRR, true) }; case .narrow: { Machine.fast($0, $1, .xorRR, false) }
+            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.xorRR) never closes a loop") }
+        }
+        case .xorRI: switch variant {
+            case .wide: { Machine.fast($0, $1, .xorRI, true) }; case .narrow: { Machine.fast($0, $1, .xorRI, false) }
+            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.xorRI) never closes a loop") }
+        }
+        case .cmpRR: switch variant {
+            case .wide: { Machine.fast($0, $1, .cmpRR, true) }; case .narrow: { Machine.fast($0, $1, .cmpRR, false) }
+            case .closingWide: { Machine.closing($0, $1, .cmpRR, true) }; case .closingNarrow: { Machine.closing($0, $1, .cmpRR, false) }
+        }
+        case .cmpRI: switch variant {
+            case .wide: { Machine.fast($0, $1, .cmpRI, true) }; case .narrow: { Machine.fast($0, $1, .cmpRI, false) }
+            case .closingWide: { Machine.closing($0, $1, .cmpRI, true) }; case .closingNarrow: { Machine.closing($0, $1, .cmpRI, false) }
+        }
+        case .testRR: switch variant {
+            case .wide: { Machine.fast($0, $1, .testRR, true) }; case .narrow: { Machine.fast($0, $1, .testRR, false) }
+            case .closingWide: { Machine.closing($0, $1, .testRR, true) }; case .closingNarrow: { Machine.closing($0, $1, .testRR, false) }
+        }
+        case .testRI: switch variant {
+            case .wide: { Machine.fast($0, $1, .testRI, true) }; case .narrow: { Machine.fast($0, $1, .testRI, false) }
+            case .closingWide: { Machine.closing($0, $1, .testRI, true) }; case .closingNarrow: { Machine.closing($0, $1, .testRI, false) }
+        }
+        case .movRR: switch variant {
+            case .wide: { Machine.fast($0, $1, .movRR, true) }; case .narrow: { Machine.fast($0, $1, .movRR, false) }
+            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.movRR) never closes a loop") }
+        }
+        case .movRI: switch variant {
+            case .wide: { Machine.fast($0, $1, .movRI, true) }; case .narrow: { Machine.fast($0, $1, .movRI, false) }
+            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.movRI) never closes a loop") }
+        }
+        case .incR: switch variant {
+            case .wide: { Machine.fast($0, $1, .incR, true) }; case .narrow: { Machine.fast($0, $1, .incR, false) }
+            case .closingWide: { Machine.closing($0, $1, .incR, true) }; case .closingNarrow: { Machine.closing($0, $1, .incR, false) }
+        }
+        case .decR: switch variant {
+            case .wide: { Machine.fast($0, $1, .decR, true) }; case .narrow: { Machine.fast($0, $1, .decR, false) }
+            case .closingWide: { Machine.closing($0, $1, .decR, true) }; case .closingNarrow: { Machine.closing($0, $1, .decR, false) }
+        }
+        default: preconditionFailure("\(handler) is no fast form with a width")
+        }
+    }
+
+    /// Each case names its handler once: the mission's instructions straight to their
+    /// semantics, the rest through `execute` (the fast forms are in `fastVariants`).
     private static func threadedHandler(for handler: Handler) -> ThreadedHandler {
         switch handler {
-        case .addRR: { Machine.fast($0, $1, .addRR) }
-        case .addRI: { Machine.fast($0, $1, .addRI) }
-        case .subRR: { Machine.fast($0, $1, .subRR) }
-        case .subRI: { Machine.fast($0, $1, .subRI) }
-        case .andRR: { Machine.fast($0, $1, .andRR) }
-        case .andRI: { Machine.fast($0, $1, .andRI) }
-        case .orRR: { Machine.fast($0, $1, .orRR) }
-        case .orRI: { Machine.fast($0, $1, .orRI) }
-        case .xorRR: { Machine.fast($0, $1, .xorRR) }
-        case .xorRI: { Machine.fast($0, $1, .xorRI) }
-        case .cmpRR: { Machine.fast($0, $1, .cmpRR) }
-        case .cmpRI: { Machine.fast($0, $1, .cmpRI) }
-        case .testRR: { Machine.fast($0, $1, .testRR) }
-        case .testRI: { Machine.fast($0, $1, .testRI) }
-        case .movRR: { Machine.fast($0, $1, .movRR) }
-        case .movRI: { Machine.fast($0, $1, .movRI) }
-        case .incR: { Machine.fast($0, $1, .incR) }
-        case .decR: { Machine.fast($0, $1, .decR) }
         case .jccNear: { Machine.closeBlock($0, $1, taken: $1.conditionHolds($0.pointee.cond)) }
         case .movToCR: { Machine.commonCase($0, $1, .movToCR) }
         case .movFromCR: { Machine.commonCase($0, $1, .movFromCR) }
@@ -67,24 +175,27 @@ extension Machine {
         }
     }
 
-    /// A fast form: it cannot fault or stop, and the loop counted it by form on entering the
-    /// block. A fast form right before its block's closing Jcc (`dec rcx; jnz loop`, `cmp; jb`) runs
-    /// the Jcc itself: one dispatch fewer per loop iteration.
+    /// A fast form of width `wide`: it cannot fault or stop, and the loop counted it by form
+    /// on entering the block.
     @inline(__always)
-    private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
-        // The fast forms are 32- or 64-bit: one body for each, chosen by a branch that the
-        // predictor learns per Op, instead of one body computing both widths' masks.
-        let result = op.pointee.size == 8 ? m.executeFast(handler, op, wide: true) : m.executeFast(handler, op, wide: false)
-        if handler.setsLoopCondition && op.pointee.restCount == 1 && op[1].handler == .jccNear {
-            // JZ and JNZ read the result just computed. The other conditions materialize the
-            // flags, a call, left to the outlined Jcc handler so that this one needs no stack
-            // frame (docs/performance.md, item 32).
-            let jcc = op + 1, cc = jcc.pointee.cond
-            guard cc >> 1 == 2 else { return closeBlockOutlined(jcc, m) }
-            let zf = result == 0
-            return closeBlock(jcc, m, taken: cc & 1 == 0 ? zf : !zf)
-        }
+    private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler, _ wide: Bool) -> UInt8 {
+        m.executeFast(handler, op, wide: wide)
         return next(op, m)
+    }
+
+    /// A fast form right before its block's closing Jcc (`dec rcx; jnz loop`, `cmp; jb`),
+    /// which it runs itself: one dispatch fewer per loop iteration, decided when the block
+    /// was decoded (`ThreadedIndex`).
+    @inline(__always)
+    private static func closing(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler, _ wide: Bool) -> UInt8 {
+        let result = m.executeFast(handler, op, wide: wide)
+        // JZ and JNZ read the result just computed. The other conditions materialize the
+        // flags, a call, left to the outlined Jcc handler so that this one needs no stack
+        // frame (docs/performance.md, item 32).
+        let jcc = op + 1, cc = jcc.pointee.cond
+        guard cc >> 1 == 2 else { return closeBlockOutlined(jcc, m) }
+        let zf = result == 0
+        return closeBlock(jcc, m, taken: cc & 1 == 0 ? zf : !zf)
     }
 
     @inline(never)
@@ -129,17 +240,20 @@ extension Machine {
     /// loop goes on from RIP.
     @inline(__always)
     private static func closeBlock(_ op: UnsafePointer<Op>, _ m: Machine, taken: Bool) -> UInt8 {
-        m.takeJcc(op, taken)
-        // Where the Jcc went, as a value: read back from RIP, it would wait for the store.
-        let rip = taken ? UInt64(bitPattern: op.pointee.imm) : op.pointee.nextAddress
         let core = m.core
         // Both limits were solved for the turns when the loop was entered (`SelfLoop`); the
-        // turn is counted later, with the others (`settleSelfLoop`).
-        guard core.pointee.selfLoop.turnsLeft > 0, rip == core.pointee.selfLoop.address,
-              Machine.stackAddress() > core.pointee.selfLoop.stackFloor else { return ThreadedStatus.next.rawValue }
-        let first = core.pointee.selfLoop.first.unsafelyUnwrapped
-        core.pointee.selfLoop.turnsLeft -= 1
-        return core.pointee.threadedTable[Int(first.pointee.handler.rawValue)](first, m)
+        // turn is counted later, with the others (`settleSelfLoop`). RIP is left as it was:
+        // nothing in the block reads it before storing it (a generic handler stores its next
+        // address, a register-only or fast one reads none, an exception takes its Op's), and
+        // the Jcc that leaves the loop stores it below.
+        if taken, core.pointee.selfLoop.turnsLeft > 0, UInt64(bitPattern: op.pointee.imm) == core.pointee.selfLoop.address,
+           Machine.stackAddress() > core.pointee.selfLoop.stackFloor {
+            let first = core.pointee.selfLoop.first.unsafelyUnwrapped
+            core.pointee.selfLoop.turnsLeft -= 1
+            return core.pointee.threadedTable[Int(first.pointee.threaded)](first, m)
+        }
+        m.takeJcc(op, taken)
+        return ThreadedStatus.next.rawValue
     }
 
     /// Go on with the block's next Op, if there is one: a call in tail position, so each
@@ -152,7 +266,7 @@ extension Machine {
     private static func next(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
         if op.pointee.restCount == 0 { return ThreadedStatus.next.rawValue }
         let following = op + 1
-        return m.core.pointee.threadedTable[Int(following.pointee.handler.rawValue)](following, m)
+        return m.core.pointee.threadedTable[Int(following.pointee.threaded)](following, m)
     }
 
     /// The counters are exact again once the handler that read them is done.
