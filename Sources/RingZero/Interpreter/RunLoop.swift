@@ -229,7 +229,7 @@ extension Machine {
             let handler = op.pointee.handler
             if handler == .incR || handler == .decR { slots[n].carryHint = carry.rawValue }
             carry = CarryHint.after(handler, carry)
-            slots[n].threaded = ThreadedIndex.of(op.pointee, closesLoop: false)
+            slots[n].threaded = ThreadedIndex.of(op.pointee)
             n += 1
             totals.add(op.pointee, worstCase: worstCase[Int(op.pointee.form)])
             pc = op.pointee.nextAddress
@@ -242,7 +242,7 @@ extension Machine {
         }
         // A fast form right before the block's closing Jcc runs that Jcc itself.
         if n >= 2 && slots[n - 1].handler == .jccNear {
-            slots[n - 2].threaded = ThreadedIndex.of(slots[n - 2], closesLoop: true)
+            slots[n - 2].threaded = ThreadedIndex.of(slots[n - 2], closing: ClosingJcc(cond: slots[n - 1].cond))
         }
         // What follows each Op in the block, for the threaded loop's counting up front.
         if totals.restsFit {

@@ -21,7 +21,7 @@ enum ThreadedStatus: UInt8 {
 }
 
 /// Where an Op's threaded handler sits in `Machine.threadedHandlers` (`Op.threaded`, set when
-/// its block is decoded): at its handler's raw value, or, for a fast form, at one of three
+/// its block is decoded): at its handler's raw value, or, for a fast form, at one of its
 /// variants past the handlers, so that each handler is one straight body with nothing left to
 /// decide at run time but its operands.
 enum ThreadedIndex {
@@ -32,23 +32,32 @@ enum ThreadedIndex {
     /// compiler folds, where a computed one is read through a lazy initializer's check.)
     static let narrow = Int(Handler.jccNear.rawValue) + 1
     /// A fast form that closes its block's loop (`Handler.setsLoopCondition`, right before the
-    /// block's closing Jcc) and runs that Jcc itself: 64-bit, then 32-bit.
-    static let closingWide = narrow + fastForms
-    static let closingNarrow = closingWide + fastForms
-    static let count = closingNarrow + fastForms
+    /// block's closing Jcc) and runs that Jcc itself: by the Jcc's condition, 64-bit then 32-bit.
+    static let closing = narrow + fastForms
+    static let count = closing + ClosingJcc.allCases.count * 2 * fastForms
 
-    /// The index for `op`; `closesLoop`: it is its block's second-to-last Op and the last is a
-    /// fast Jcc.
+    /// The index for `op`; `closing`: its block's closing Jcc, when `op` is the Op right
+    /// before it.
     @inline(__always)
-    static func of(_ op: Op, closesLoop: Bool) -> UInt8 {
+    static func of(_ op: Op, closing jcc: ClosingJcc? = nil) -> UInt8 {
         let handler = op.handler
         guard handler.isFast && handler != .jccNear else { return handler.rawValue }
         let form = Int(handler.rawValue - Handler.addRR.rawValue)
         let wide = op.size == 8
-        if closesLoop && handler.setsLoopCondition {
-            return UInt8((wide ? closingWide : closingNarrow) + form)
+        if let jcc, handler.setsLoopCondition {
+            return UInt8(closing + (Int(jcc.rawValue) * 2 + (wide ? 0 : 1)) * fastForms + form)
         }
         return wide ? handler.rawValue : UInt8(narrow + form)
+    }
+}
+
+/// The closing Jcc a loop-closing fast form runs, as far as its handler needs to know: JNZ
+/// and JZ from the result, any other condition from the materialized flags.
+enum ClosingJcc: UInt8, CaseIterable {
+    case notZero, zero, other
+
+    init(cond: UInt8) {
+        self = cond == 5 ? .notZero : cond == 4 ? .zero : .other
     }
 }
 
@@ -68,91 +77,135 @@ extension Machine {
             let form = Int(handler.rawValue - Handler.addRR.rawValue)
             (table + Int(handler.rawValue)).initialize(to: fastVariant(handler, .wide))
             (table + ThreadedIndex.narrow + form).initialize(to: fastVariant(handler, .narrow))
-            (table + ThreadedIndex.closingWide + form).initialize(to: fastVariant(handler, .closingWide))
-            (table + ThreadedIndex.closingNarrow + form).initialize(to: fastVariant(handler, .closingNarrow))
+            for jcc in ClosingJcc.allCases {
+                for wide in [true, false] {
+                    let index = ThreadedIndex.closing + (Int(jcc.rawValue) * 2 + (wide ? 0 : 1)) * ThreadedIndex.fastForms + form
+                    (table + index).initialize(to: fastVariant(handler, .closing(jcc, wide: wide)))
+                }
+            }
         }
         return table
     }()
 
-    /// The four places of a fast form in the table (`ThreadedIndex`).
-    enum FastVariant { case wide, narrow, closingWide, closingNarrow }
+    /// The places of a fast form in the table (`ThreadedIndex`).
+    enum FastVariant { case wide, narrow, closing(ClosingJcc, wide: Bool) }
 
     /// A fast form's threaded handler for `variant`: 64- or 32-bit, and for the forms that can
-    /// close a loop (`Handler.setsLoopCondition`), 64- or 32-bit running the closing Jcc too.
-    /// The others never get a closing index (`ThreadedIndex.of`).
+    /// close a loop (`Handler.setsLoopCondition`), 64- or 32-bit running the closing Jcc too,
+    /// one per kind of condition. The others never get a closing index (`ThreadedIndex.of`).
     private static func fastVariant(_ handler: Handler, _ variant: FastVariant) -> ThreadedHandler {
         switch handler {
         case .addRR: switch variant {
             case .wide: { Machine.fast($0, $1, .addRR, true) }; case .narrow: { Machine.fast($0, $1, .addRR, false) }
-            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.addRR) never closes a loop") }
+            case .closing: { _, _ in preconditionFailure("\(Handler.addRR) never closes a loop") }
         }
         case .addRI: switch variant {
             case .wide: { Machine.fast($0, $1, .addRI, true) }; case .narrow: { Machine.fast($0, $1, .addRI, false) }
-            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.addRI) never closes a loop") }
+            case .closing: { _, _ in preconditionFailure("\(Handler.addRI) never closes a loop") }
         }
         case .subRR: switch variant {
             case .wide: { Machine.fast($0, $1, .subRR, true) }; case .narrow: { Machine.fast($0, $1, .subRR, false) }
-            case .closingWide: { Machine.closing($0, $1, .subRR, true) }; case .closingNarrow: { Machine.closing($0, $1, .subRR, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, .subRR, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, .subRR, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, .subRR, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, .subRR, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, .subRR, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, .subRR, false, .other) }
         }
         case .subRI: switch variant {
             case .wide: { Machine.fast($0, $1, .subRI, true) }; case .narrow: { Machine.fast($0, $1, .subRI, false) }
-            case .closingWide: { Machine.closing($0, $1, .subRI, true) }; case .closingNarrow: { Machine.closing($0, $1, .subRI, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, .subRI, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, .subRI, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, .subRI, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, .subRI, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, .subRI, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, .subRI, false, .other) }
         }
         case .andRR: switch variant {
             case .wide: { Machine.fast($0, $1, .andRR, true) }; case .narrow: { Machine.fast($0, $1, .andRR, false) }
-            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.andRR) never closes a loop") }
+            case .closing: { _, _ in preconditionFailure("\(Handler.andRR) never closes a loop") }
         }
         case .andRI: switch variant {
             case .wide: { Machine.fast($0, $1, .andRI, true) }; case .narrow: { Machine.fast($0, $1, .andRI, false) }
-            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.andRI) never closes a loop") }
+            case .closing: { _, _ in preconditionFailure("\(Handler.andRI) never closes a loop") }
         }
         case .orRR: switch variant {
             case .wide: { Machine.fast($0, $1, .orRR, true) }; case .narrow: { Machine.fast($0, $1, .orRR, false) }
-            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.orRR) never closes a loop") }
+            case .closing: { _, _ in preconditionFailure("\(Handler.orRR) never closes a loop") }
         }
         case .orRI: switch variant {
             case .wide: { Machine.fast($0, $1, .orRI, true) }; case .narrow: { Machine.fast($0, $1, .orRI, false) }
-            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.orRI) never closes a loop") }
+            case .closing: { _, _ in preconditionFailure("\(Handler.orRI) never closes a loop") }
         }
         case .xorRR: switch variant {
             case .wide: { Machine.fast($0, $1, .xorRR, true) }; case .narrow: { Machine.fast($0, $1, .xorRR, false) }
-            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.xorRR) never closes a loop") }
+            case .closing: { _, _ in preconditionFailure("\(Handler.xorRR) never closes a loop") }
         }
         case .xorRI: switch variant {
             case .wide: { Machine.fast($0, $1, .xorRI, true) }; case .narrow: { Machine.fast($0, $1, .xorRI, false) }
-            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.xorRI) never closes a loop") }
+            case .closing: { _, _ in preconditionFailure("\(Handler.xorRI) never closes a loop") }
         }
         case .cmpRR: switch variant {
             case .wide: { Machine.fast($0, $1, .cmpRR, true) }; case .narrow: { Machine.fast($0, $1, .cmpRR, false) }
-            case .closingWide: { Machine.closing($0, $1, .cmpRR, true) }; case .closingNarrow: { Machine.closing($0, $1, .cmpRR, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, .cmpRR, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, .cmpRR, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, .cmpRR, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, .cmpRR, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, .cmpRR, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, .cmpRR, false, .other) }
         }
         case .cmpRI: switch variant {
             case .wide: { Machine.fast($0, $1, .cmpRI, true) }; case .narrow: { Machine.fast($0, $1, .cmpRI, false) }
-            case .closingWide: { Machine.closing($0, $1, .cmpRI, true) }; case .closingNarrow: { Machine.closing($0, $1, .cmpRI, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, .cmpRI, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, .cmpRI, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, .cmpRI, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, .cmpRI, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, .cmpRI, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, .cmpRI, false, .other) }
         }
         case .testRR: switch variant {
             case .wide: { Machine.fast($0, $1, .testRR, true) }; case .narrow: { Machine.fast($0, $1, .testRR, false) }
-            case .closingWide: { Machine.closing($0, $1, .testRR, true) }; case .closingNarrow: { Machine.closing($0, $1, .testRR, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, .testRR, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, .testRR, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, .testRR, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, .testRR, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, .testRR, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, .testRR, false, .other) }
         }
         case .testRI: switch variant {
             case .wide: { Machine.fast($0, $1, .testRI, true) }; case .narrow: { Machine.fast($0, $1, .testRI, false) }
-            case .closingWide: { Machine.closing($0, $1, .testRI, true) }; case .closingNarrow: { Machine.closing($0, $1, .testRI, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, .testRI, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, .testRI, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, .testRI, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, .testRI, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, .testRI, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, .testRI, false, .other) }
         }
         case .movRR: switch variant {
             case .wide: { Machine.fast($0, $1, .movRR, true) }; case .narrow: { Machine.fast($0, $1, .movRR, false) }
-            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.movRR) never closes a loop") }
+            case .closing: { _, _ in preconditionFailure("\(Handler.movRR) never closes a loop") }
         }
         case .movRI: switch variant {
             case .wide: { Machine.fast($0, $1, .movRI, true) }; case .narrow: { Machine.fast($0, $1, .movRI, false) }
-            case .closingWide, .closingNarrow: { _, _ in preconditionFailure("\(Handler.movRI) never closes a loop") }
+            case .closing: { _, _ in preconditionFailure("\(Handler.movRI) never closes a loop") }
         }
         case .incR: switch variant {
             case .wide: { Machine.fast($0, $1, .incR, true) }; case .narrow: { Machine.fast($0, $1, .incR, false) }
-            case .closingWide: { Machine.closing($0, $1, .incR, true) }; case .closingNarrow: { Machine.closing($0, $1, .incR, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, .incR, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, .incR, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, .incR, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, .incR, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, .incR, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, .incR, false, .other) }
         }
         case .decR: switch variant {
             case .wide: { Machine.fast($0, $1, .decR, true) }; case .narrow: { Machine.fast($0, $1, .decR, false) }
-            case .closingWide: { Machine.closing($0, $1, .decR, true) }; case .closingNarrow: { Machine.closing($0, $1, .decR, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, .decR, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, .decR, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, .decR, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, .decR, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, .decR, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, .decR, false, .other) }
         }
         default: preconditionFailure("\(handler) is no fast form with a width")
         }
@@ -185,17 +238,19 @@ extension Machine {
 
     /// A fast form right before its block's closing Jcc (`dec rcx; jnz loop`, `cmp; jb`),
     /// which it runs itself: one dispatch fewer per loop iteration, decided when the block
-    /// was decoded (`ThreadedIndex`).
+    /// was decoded (`ThreadedIndex`), with the kind of condition (`ClosingJcc`).
     @inline(__always)
-    private static func closing(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler, _ wide: Bool) -> UInt8 {
+    private static func closing(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler, _ wide: Bool,
+                                _ jcc: ClosingJcc) -> UInt8 {
         let result = m.executeFast(handler, op, wide: wide)
         // JZ and JNZ read the result just computed. The other conditions materialize the
         // flags, a call, left to the outlined Jcc handler so that this one needs no stack
         // frame (docs/performance.md, item 32).
-        let jcc = op + 1, cc = jcc.pointee.cond
-        guard cc >> 1 == 2 else { return closeBlockOutlined(jcc, m) }
-        let zf = result == 0
-        return closeBlock(jcc, m, taken: cc & 1 == 0 ? zf : !zf)
+        switch jcc {
+        case .notZero: return closeBlock(op + 1, m, taken: result != 0)
+        case .zero: return closeBlock(op + 1, m, taken: result == 0)
+        case .other: return closeBlockOutlined(op + 1, m)
+        }
     }
 
     @inline(never)
@@ -246,10 +301,12 @@ extension Machine {
         // nothing in the block reads it before storing it (a generic handler stores its next
         // address, a register-only or fast one reads none, an exception takes its Op's), and
         // the Jcc that leaves the loop stores it below.
-        if taken, core.pointee.selfLoop.turnsLeft > 0, UInt64(bitPattern: op.pointee.imm) == core.pointee.selfLoop.address,
-           Machine.stackAddress() > core.pointee.selfLoop.stackFloor {
+        // Turns are left only while the block the loop entered at its start loops to itself
+        // (`runThreaded`), so a taken closing Jcc goes back to its start.
+        if taken, core.pointee.selfLoop.turnsLeft > 0, Machine.stackAddress() > core.pointee.selfLoop.stackFloor {
+            assert(UInt64(bitPattern: op.pointee.imm) == core.pointee.selfLoop.address)
             let first = core.pointee.selfLoop.first.unsafelyUnwrapped
-            core.pointee.selfLoop.turnsLeft -= 1
+            core.pointee.selfLoop.turnsLeft &-= 1
             return core.pointee.threadedTable[Int(first.pointee.threaded)](first, m)
         }
         m.takeJcc(op, taken)

@@ -107,7 +107,12 @@ extension Machine {
         let r = f(a) & fastMask(wide)
         let cf = hintedCarryFlag(op)
         state.gpr[d] = r
-        setLazyFlags(kind, a, 1, r, wide ? 8 : 4, carry: cf)
+        // INC and DEC's pending flags never read `lazyB` (it is 1), so it is not stored.
+        lazyKind = kind
+        lazyA = a
+        lazyResult = r
+        lazySize = wide ? 8 : 4
+        lazyCarry = cf
         return r
     }
 
@@ -115,13 +120,13 @@ extension Machine {
     /// `carryHint` names: the last instruction before this one in its block that writes CF
     /// is a fast form, so its kind is known without reading it.
     @inline(__always) private func hintedCarryFlag(_ op: UnsafePointer<Op>) -> UInt64 {
-        switch CarryHint(rawValue: op.pointee.carryHint) {
-        case .clear: 0
-        case .borrow: lazyA < lazyB ? RFLAGS.CF : 0
-        case .carry: lazyResult < lazyA ? RFLAGS.CF : 0
-        case .kept: lazyCarry
-        case .unknown, nil: carryFlag
-        }
+        // Compares in the order loops need them, rather than a switch's jump table.
+        let hint = op.pointee.carryHint
+        if hint == CarryHint.clear.rawValue { return 0 }
+        if hint == CarryHint.borrow.rawValue { return lazyA < lazyB ? RFLAGS.CF : 0 }
+        if hint == CarryHint.kept.rawValue { return lazyCarry }
+        if hint == CarryHint.carry.rawValue { return lazyResult < lazyA ? RFLAGS.CF : 0 }
+        return carryFlag
     }
 }
 
