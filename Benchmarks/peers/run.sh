@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs W1-W3 on Unicorn (unicorn_bench.c) and on RingZero (`ringzero bench`) one after the
-# other and prints ns per guest instruction for each and the ratio RingZero / Unicorn.
+# Runs W1-W3 on Unicorn (unicorn_bench.c), on the minimal C switch interpreter of
+# shared/peers/performance.md (switch_yardstick.c) and on RingZero (`ringzero bench`), one after
+# the other, and prints ns per guest instruction for each and RingZero's ratio to each.
 #
 #   Benchmarks/peers/run.sh [path/to/ringzero]     (default: .build/release/ringzero)
 #
 # Needs a C compiler and Debian's libunicorn-dev (apt-get install -y libunicorn-dev), and jq
-# or python3 to read RingZero's JSON. REPETITIONS (default 5) sets the repetitions of both.
+# or python3 to read RingZero's JSON. REPETITIONS (default 5) sets the repetitions of all three.
 # Not part of CI. See README.md beside this script.
 set -euo pipefail
 
@@ -26,6 +27,7 @@ fi
 
 mkdir -p "$here/.build"
 cc -O2 -Wall -o "$here/.build/unicorn_bench" "$here/unicorn_bench.c" -lunicorn
+cc -O2 -Wall -Wextra -o "$here/.build/switch_yardstick" "$here/switch_yardstick.c"
 
 wargs=()
 for w in "${workloads[@]}"; do wargs+=(--workload "$w"); done
@@ -39,6 +41,10 @@ if [[ -z "$unicorn_out" ]]; then
     echo "run.sh: unicorn_bench failed (exit $unicorn_status)" >&2
     exit 1
 fi
+yardstick_out="$("$here/.build/switch_yardstick" "${wargs[@]}" --repetitions "$repetitions" --format tsv)" || {
+    echo "run.sh: switch_yardstick failed" >&2
+    exit 1
+}
 ringzero_json="$("$ringzero" bench "${wargs[@]}" --repetitions "$repetitions" --format json)"
 
 # Prints "name<TAB>nsPerInstruction" per workload, and "host<TAB>..." first.
@@ -61,16 +67,18 @@ ringzero_rows="$(printf '%s' "$ringzero_json" | parse_ringzero)"
 
 host="$(awk -F'\t' '$1 == "host" { print $2 }' <<<"$ringzero_rows")"
 echo "host: $host, $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "Unicorn $(dpkg-query -W -f '${Version}' libunicorn2 2>/dev/null || echo '?') vs $ringzero; medians of $repetitions repetitions"
+echo "Unicorn $(dpkg-query -W -f '${Version}' libunicorn2 2>/dev/null || echo '?'), the C switch yardstick (cc -O2) and $ringzero; medians of $repetitions repetitions"
 echo
-printf '| %-8s | %18s | %19s | %28s |\n' workload "Unicorn ns/instr" "RingZero ns/instr" "ratio (RingZero / Unicorn)"
-printf '| %-8s | %18s | %19s | %28s |\n' --- ---: ---: ---:
+printf '| %-8s | %10s | %11s | %10s | %18s | %20s |\n' workload "Unicorn" "C switch" "RingZero" "RingZero / Unicorn" "RingZero / C switch"
+printf '| %-8s | %10s | %11s | %10s | %18s | %20s |\n' --- ---: ---: ---: ---: ---:
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "-" }'; }
 for w in "${workloads[@]}"; do
     u="$(awk -F'\t' -v w="$w" '$1 == w && $2 != "null" { print $2 }' <<<"$unicorn_out")"
-    r="$(awk -F'\t' -v w="$w" '$1 == w { print $2 }' <<<"$ringzero_rows")"
-    ratio="$(awk -v u="$u" -v r="$r" 'BEGIN {
-        if (u + 0 > 0 && r + 0 > 0) printf "%.1fx", r / u; else print "-" }')"
-    printf '| %-8s | %18s | %19s | %28s |\n' "$w" "${u:--}" "$(printf '%.3f' "${r:-0}")" "$ratio"
+    c="$(awk -F'\t' -v w="$w" '$1 == w && $2 != "null" { print $2 }' <<<"$yardstick_out")"
+    r="$(awk -F'\t' -v w="$w" '$1 == w { printf "%.3f", $2 }' <<<"$ringzero_rows")"
+    printf '| %-8s | %10s | %11s | %10s | %18s | %20s |\n' "$w" "${u:--}" "${c:--}" "${r:--}" "$(ratio "$r" "$u")" "$(ratio "$r" "$c")"
 done
+echo
+echo "ns per guest instruction; a ratio above 1 means RingZero is slower by that factor."
 awk -F'\t' '$2 == "null" { print "Unicorn did not run " $1 ": " $3 }' <<<"$unicorn_out"
 exit "$unicorn_status"
