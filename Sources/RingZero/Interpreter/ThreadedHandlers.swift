@@ -305,9 +305,8 @@ extension Machine {
         // (`runThreaded`), so a taken closing Jcc goes back to its start.
         if taken, core.pointee.selfLoop.turnsLeft > 0, Machine.stackAddress() > core.pointee.selfLoop.stackFloor {
             assert(UInt64(bitPattern: op.pointee.imm) == core.pointee.selfLoop.address)
-            let first = core.pointee.selfLoop.first.unsafelyUnwrapped
             core.pointee.selfLoop.turnsLeft &-= 1
-            return core.pointee.threadedTable[Int(first.pointee.threaded)](first, m)
+            return core.pointee.selfLoop.firstHandler.unsafelyUnwrapped(core.pointee.selfLoop.first.unsafelyUnwrapped, m)
         }
         m.takeJcc(op, taken)
         return ThreadedStatus.next.rawValue

@@ -23,8 +23,8 @@ extension Machine {
             let last = start + (block.count - 1)
             if entry == start && last.pointee.handler == .jccNear && UInt64(bitPattern: last.pointee.imm) == start.pointee.address
                 && start.pointee.address != endAddress {
-                core.pointee.selfLoop = SelfLoop(block, first: start, options, faults: faults.count,
-                                                 instructions: instructionCount, cycles: cycleCount)
+                core.pointee.selfLoop = SelfLoop(block, first: start, handler: table[Int(start.pointee.threaded)], options,
+                                                 faults: faults.count, instructions: instructionCount, cycles: cycleCount)
             } else {
                 core.pointee.selfLoop.turnsLeft = 0
                 core.pointee.selfLoop.turnsGranted = 0
@@ -127,8 +127,9 @@ extension Machine {
 /// A block that ends in a Jcc back to its own start, as the threaded loop entered it: what its
 /// Jcc needs to run it again without returning to the loop, and the limits on that.
 struct SelfLoop {
-    /// The block's first Op; set whenever `turnsLeft` > 0.
+    /// The block's first Op and its threaded handler; set whenever `turnsLeft` > 0.
     var first: UnsafePointer<Op>?
+    var firstHandler: ThreadedHandler?
     var address: UInt64 = 0
     var count: UInt64 = 0
     var baseCycles: UInt64 = 0
@@ -159,9 +160,10 @@ struct SelfLoop {
     /// Entered with the instruction count at `instructions`, the block counted; made where the
     /// loop calls the block's first handler, so the stack is measured from there.
     @inline(__always)
-    init(_ block: OpCache.Block, first: UnsafePointer<Op>, _ options: RunOptions, faults: Int, instructions: UInt64,
-         cycles: UInt64) {
+    init(_ block: OpCache.Block, first: UnsafePointer<Op>, handler: ThreadedHandler, _ options: RunOptions, faults: Int,
+         instructions: UInt64, cycles: UInt64) {
         self.first = first
+        firstHandler = handler
         address = first.pointee.address
         count = UInt64(block.count)
         baseCycles = block.baseCycles
