@@ -230,6 +230,7 @@ extension Machine {
             if handler == .incR || handler == .decR { slots[n].carryHint = carry.rawValue }
             carry = CarryHint.after(handler, carry)
             slots[n].threaded = ThreadedIndex.of(op.pointee)
+            if n > 0, let pair = ThreadedIndex.pair(slots[n - 1], then: handler) { slots[n - 1].threaded = pair }
             n += 1
             totals.add(op.pointee, worstCase: worstCase[Int(op.pointee.form)])
             pc = op.pointee.nextAddress

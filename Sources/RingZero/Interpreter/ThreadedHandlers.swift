@@ -34,7 +34,23 @@ enum ThreadedIndex {
     /// A fast form that closes its block's loop (`Handler.setsLoopCondition`, right before the
     /// block's closing Jcc) and runs that Jcc itself: by the Jcc's condition, 64-bit then 32-bit.
     static let closing = narrow + fastForms
-    static let count = closing + ClosingJcc.allCases.count * 2 * fastForms
+    /// `mov ecx, imm32` right before RDMSR or WRMSR in its block (how code names an MSR):
+    /// one handler runs both, the MSR instruction's without a dispatch of its own.
+    static let movECXThenRDMSR = closing + ClosingJcc.allCases.count * 2 * fastForms
+    static let movECXThenWRMSR = movECXThenRDMSR + 1
+    static let count = movECXThenWRMSR + 1
+
+    /// The index for an Op decoded right after `previous` in the same block, when the pair
+    /// has a handler of its own: `previous`'s new index (else nil).
+    @inline(__always)
+    static func pair(_ previous: Op, then handler: Handler) -> UInt8? {
+        guard previous.handler == .movRI && previous.size == 4 && previous.dstReg == GPR.rcx.rawValue else { return nil }
+        switch handler {
+        case .rdmsr: return UInt8(movECXThenRDMSR)
+        case .wrmsr: return UInt8(movECXThenWRMSR)
+        default: return nil
+        }
+    }
 
     /// The index for `op`; `closing`: its block's closing Jcc, when `op` is the Op right
     /// before it.
@@ -84,8 +100,19 @@ extension Machine {
                 }
             }
         }
+        (table + ThreadedIndex.movECXThenRDMSR).initialize(to: { Machine.movECXThen($0, $1, .rdmsr) })
+        (table + ThreadedIndex.movECXThenWRMSR).initialize(to: { Machine.movECXThen($0, $1, .wrmsr) })
         return table
     }()
+
+    /// `mov ecx, imm32` and the RDMSR or WRMSR after it: the MOV as its 32-bit fast form, then
+    /// the MSR instruction's handler for the next Op, inline (`commonCase`), which counts it,
+    /// records it if it faults, and goes on from it.
+    @inline(__always)
+    private static func movECXThen(_ op: UnsafePointer<Op>, _ m: Machine, _ msr: Handler) -> UInt8 {
+        m.executeFast(.movRI, op, wide: false)
+        return commonCase(op + 1, m, msr)
+    }
 
     /// The places of a fast form in the table (`ThreadedIndex`).
     enum FastVariant { case wide, narrow, closing(ClosingJcc, wide: Bool) }
