@@ -163,7 +163,9 @@ final class OpCache {
     /// Make the `n` Ops written at `reserve`'s pointer the block at `address`.
     func commit(_ n: Int, at address: UInt64, mode: CodeMode, memory: PhysicalMemory, totals: Totals) -> Block {
         let start = count
-        state.pointee.count += n
+        // The block's Ops and the end marker after them (`ThreadedIndex.blockEnd`), which the
+        // threaded handlers reach instead of testing for the block's end.
+        state.pointee.count += n + 1
         let block = Block(start: start, count: n, totals: totals)
         let key = Self.key(address, mode)
         blocks.set(key, block)

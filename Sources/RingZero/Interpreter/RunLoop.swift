@@ -214,7 +214,8 @@ extension Machine {
     /// Decode a straight-line block at `address` and store it in the cache: each Op decoded
     /// straight into the arena, the block's totals added up on the way.
     func decodeBlock(at address: UInt64, mode: CodeMode) -> OpCache.Block {
-        let slots = cache.reserve(OpCache.maxBlockLength, memory: memory)
+        // Room for the longest block and its end marker.
+        let slots = cache.reserve(OpCache.maxBlockLength + 1, memory: memory)
         let worstCase = costs.worstCase
         var totals = OpCache.Totals()
         var n = 0
@@ -257,6 +258,10 @@ extension Machine {
                 cycles &+= slots[i].cost
             }
         }
+        // The end marker: a handler that only returns to the loop, so that no threaded
+        // handler tests whether another Op follows it. It is never executed as an instruction.
+        slots[n] = Op(handler: .nop, address: pc, length: 0, codeMode: mode)
+        slots[n].threaded = UInt8(ThreadedIndex.blockEnd)
         return cache.commit(n, at: address, mode: mode, memory: memory, totals: totals)
     }
 

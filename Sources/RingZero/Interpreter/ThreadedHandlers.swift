@@ -38,7 +38,9 @@ enum ThreadedIndex {
     /// one handler runs both, the MSR instruction's without a dispatch of its own.
     static let movECXThenRDMSR = closing + ClosingJcc.allCases.count * 2 * fastForms
     static let movECXThenWRMSR = movECXThenRDMSR + 1
-    static let count = movECXThenWRMSR + 1
+    /// The end marker after every cached block's Ops (`decodeBlock`): it returns to the loop.
+    static let blockEnd = movECXThenWRMSR + 1
+    static let count = blockEnd + 1
 
     /// The index for an Op decoded right after `previous` in the same block, when the pair
     /// has a handler of its own: `previous`'s new index (else nil).
@@ -102,6 +104,7 @@ extension Machine {
         }
         (table + ThreadedIndex.movECXThenRDMSR).initialize(to: { Machine.movECXThen($0, $1, .rdmsr) })
         (table + ThreadedIndex.movECXThenWRMSR).initialize(to: { Machine.movECXThen($0, $1, .wrmsr) })
+        (table + ThreadedIndex.blockEnd).initialize(to: { _, _ in ThreadedStatus.next.rawValue })
         return table
     }()
 
@@ -347,7 +350,7 @@ extension Machine {
     /// `SelfLoop.stackFloor` bounds whatever the compiler did.
     @inline(__always)
     private static func next(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
-        if op.pointee.restCount == 0 { return ThreadedStatus.next.rawValue }
+        // After a block's last Op comes its end marker, whose handler returns to the loop.
         let following = op + 1
         return m.core.pointee.threadedTable[Int(following.pointee.threaded)](following, m)
     }
