@@ -82,7 +82,12 @@ extension Machine {
         let a = state.gpr[d] & fastMask(wide)
         let r = f(a, b) & fastMask(wide)
         if writeBack { state.gpr[d] = r }
-        setLazyFlags(kind, a, b, r, wide ? 8 : 4)
+        // No carry or borrow in (`plainAdd`, `plainSub`): `lazyCarry` is left as it is.
+        lazyKind = kind == .add ? .plainAdd : .plainSub
+        lazyA = a
+        lazyB = b
+        lazyResult = r
+        lazySize = wide ? 8 : 4
         return r
     }
 

@@ -21,6 +21,10 @@ enum LazyFlagsKind: UInt8 {
     /// INC/DEC: like ADD/SUB of 1, with CF kept (in `lazyCarry`).
     case inc
     case dec
+    /// ADD, SUB and CMP of the fast forms: as `add` and `sub` with no carry or borrow in, so
+    /// their handlers need not store `lazyCarry`.
+    case plainAdd
+    case plainSub
 }
 
 extension Machine {
@@ -47,6 +51,8 @@ extension Machine {
         case .none: return
         case .add: flags = StatusFlags.add(lazyA, lazyB, carry: lazyCarry, size).1
         case .sub: flags = StatusFlags.sub(lazyA, lazyB, borrow: lazyCarry, size).1
+        case .plainAdd: flags = StatusFlags.add(lazyA, lazyB, carry: 0, size).1
+        case .plainSub: flags = StatusFlags.sub(lazyA, lazyB, borrow: 0, size).1
         case .logic: flags = StatusFlags.logic(lazyResult, size)
         case .inc: flags = (StatusFlags.add(lazyA, 1, carry: 0, size).1 & ~RFLAGS.CF) | lazyCarry
         case .dec: flags = (StatusFlags.sub(lazyA, 1, borrow: 0, size).1 & ~RFLAGS.CF) | lazyCarry
@@ -72,6 +78,9 @@ extension Machine {
             let m = sizeMask(lazySize)
             let a = lazyA & m, b = lazyB & m
             return a < b || (lazyCarry != 0 && a == b) ? RFLAGS.CF : 0
+        // The fast forms keep their operands and result truncated already.
+        case .plainAdd: return lazyResult < lazyA ? RFLAGS.CF : 0
+        case .plainSub: return lazyA < lazyB ? RFLAGS.CF : 0
         }
     }
 
