@@ -193,13 +193,15 @@ struct RecentMSR {
     var slot = 0
     /// Its masks, lock bit and canonical check.
     var behaviour = MSRBehaviour(MSRDescriptor(0, ""))
-    /// RDMSR returns the stored value (not IA32_EFER, the TSC or an SMM-only MSR).
-    var readsStored = false
-    /// WRMSR only stores, after the checks (rule `plain`, not read-only).
-    var plainWrite = false
-    /// The cost forms RDMSR and WRMSR of it are charged as.
-    var readForm: UInt16 = 0
-    var writeForm: UInt16 = 0
+    /// The cost form RDMSR of it is charged as, when RDMSR returns the stored value (not
+    /// IA32_EFER, the TSC or an SMM-only MSR); else `noShortcut`. RDMSR's shortcut compares it
+    /// with the Op's form: one test for both conditions.
+    var storedReadForm = RecentMSR.noShortcut
+    /// The cost form WRMSR of it is charged as, when WRMSR only stores, after the checks
+    /// (rule `plain`, not read-only); else `noShortcut`.
+    var plainWriteForm = RecentMSR.noShortcut
+    /// No Op's cost form: the costs have far fewer.
+    static let noShortcut = UInt16.max
 
     init() {}
 
@@ -208,11 +210,9 @@ struct RecentMSR {
         self.slot = slot
         self.behaviour = behaviour
         switch behaviour.rule {
-        case .efer, .timeStampCounter, .smmOnly: readsStored = false
-        case .plain, .tscAdjust, .apicBase, .pat, .smmMonitorControl: readsStored = true
+        case .efer, .timeStampCounter, .smmOnly: break
+        case .plain, .tscAdjust, .apicBase, .pat, .smmMonitorControl: storedReadForm = readForm
         }
-        plainWrite = behaviour.rule == .plain && !behaviour.readOnly
-        self.readForm = readForm
-        self.writeForm = writeForm
+        if behaviour.rule == .plain && !behaviour.readOnly { plainWriteForm = writeForm }
     }
 }

@@ -32,8 +32,10 @@ extension Machine {
 
     /// Whether the common case's shortcut applies: MSR support, CPL 0 outside virtual-8086
     /// mode (a stricter test than the SDM's, which `checkMSRAccess` makes in full), and ECX
-    /// naming the MSR looked up last. Hooks need no test: only the threaded loop takes the
-    /// shortcut, and it runs only while no hook is registered (`HookTable.isActive`).
+    /// naming the MSR looked up last. (MSR support is tested again: the MSR looked up last
+    /// outlives a change of the facts, a restore of a state with other CPUID bits, say.)
+    /// Hooks need no test: only the threaded loop takes the shortcut, and it runs only while
+    /// no hook is registered (`HookTable.isActive`).
     @inline(__always) private var recentMSRApplies: Bool {
         facts.hasMSR && privilegedForShortcut
             && UInt64(UInt32(truncatingIfNeeded: state.gpr[1])) == core.pointee.recentMSR.index
@@ -46,7 +48,7 @@ extension Machine {
     @inline(__always) func rdmsrCommonCase(_ op: UnsafePointer<Op>) -> Bool {
         guard recentMSRApplies else { return false }
         let recent = core.pointee.recentMSR
-        guard recent.readsStored && recent.readForm == op.pointee.form else { return false }
+        guard recent.storedReadForm == op.pointee.form else { return false }
         let value = msrFile.values[recent.slot]
         state.gpr[0] = value & 0xFFFF_FFFF
         state.gpr[2] = value >> 32
@@ -59,10 +61,11 @@ extension Machine {
     @inline(__always) func wrmsrCommonCase(_ op: UnsafePointer<Op>) -> Bool {
         guard recentMSRApplies else { return false }
         let recent = core.pointee.recentMSR
-        guard recent.plainWrite && recent.writeForm == op.pointee.form else { return false }
+        guard recent.plainWriteForm == op.pointee.form else { return false }
         let value = (state.gpr[2] << 32) | (state.gpr[0] & 0xFFFF_FFFF)
         let old = msrFile.values[recent.slot]
-        guard msrAccepts(value, old: old, recent.behaviour) else { return false }
+        // Not read-only: `plainWriteForm` says so.
+        guard msrAccepts(value, old: old, recent.behaviour, knownWritable: true) else { return false }
         msrFile.values.storeInPlace(recent.behaviour.stored(value, old: old), at: recent.slot)
         return true
     }
@@ -70,8 +73,8 @@ extension Machine {
     /// WRMSR's value checks: a read-only MSR, a locked one (which refuses every write, even of
     /// the value it holds; seed §23.7), a bit of the #GP mask, a non-canonical address. Each
     /// raises the same #GP(0), so their order cannot be observed.
-    @inline(__always) private func msrAccepts(_ value: UInt64, old: UInt64, _ b: MSRBehaviour) -> Bool {
-        !b.readOnly && old & b.lockBit == 0 && value & b.gpMask == 0 && (!b.canonical || isCanonical(value))
+    @inline(__always) private func msrAccepts(_ value: UInt64, old: UInt64, _ b: MSRBehaviour, knownWritable: Bool = false) -> Bool {
+        (knownWritable || !b.readOnly) && old & b.lockBit == 0 && value & b.gpMask == 0 && (!b.canonical || isCanonical(value))
     }
 
     @inline(__always) func rdmsr(_ op: UnsafePointer<Op>) throws(GuestException) {
