@@ -125,12 +125,13 @@ extension Machine {
     /// `carryHint` names: the last instruction before this one in its block that writes CF
     /// is a fast form, so its kind is known without reading it.
     @inline(__always) private func hintedCarryFlag(_ op: UnsafePointer<Op>) -> UInt64 {
-        // Compares in the order loops need them, rather than a switch's jump table.
-        let hint = op.pointee.carryHint
-        if hint == CarryHint.clear.rawValue { return 0 }
-        if hint == CarryHint.borrow.rawValue { return lazyA < lazyB ? RFLAGS.CF : 0 }
-        if hint == CarryHint.kept.rawValue { return lazyCarry }
-        if hint == CarryHint.carry.rawValue { return lazyResult < lazyA ? RFLAGS.CF : 0 }
+        // The two hints loops need most (after a logical instruction, after SUB or CMP) by one
+        // compare and a select; written as a chain of equality tests, the compiler makes a
+        // jump table of them all. `unknown` (0) wraps to 255 here.
+        let h = op.pointee.carryHint &- CarryHint.clear.rawValue
+        if h <= 1 { return h == 0 || lazyA >= lazyB ? 0 : RFLAGS.CF }
+        if h == CarryHint.kept.rawValue &- CarryHint.clear.rawValue { return lazyCarry }
+        if h == CarryHint.carry.rawValue &- CarryHint.clear.rawValue { return lazyResult < lazyA ? RFLAGS.CF : 0 }
         return carryFlag
     }
 }
@@ -146,7 +147,8 @@ extension Machine {
 enum CarryHint: UInt8 {
     /// From the pending flags, whatever they are (`carryFlag`).
     case unknown = 0
-    /// After a fast AND, OR, XOR or TEST: CF = 0.
+    /// After a fast AND, OR, XOR or TEST: CF = 0. (`clear` and `borrow` are adjacent:
+    /// `hintedCarryFlag` tests for both at once.)
     case clear
     /// After a fast SUB or CMP (no borrow in): CF = a < b, both already truncated.
     case borrow
