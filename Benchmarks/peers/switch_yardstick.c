@@ -44,6 +44,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "harness.h"
+
 #define CODE_ADDR 0x1000ULL
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
@@ -536,45 +538,13 @@ static const char *exit_name(int reason)
     return reason == EXIT_GP ? "#GP" : reason == EXIT_UD ? "#UD" : "HLT";
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: switch_yardstick [--workload w1-alu|w2-cr|w3-msr]... [--repetitions N] "
-            "[--scale X] [--format text|tsv]\n");
-    exit(2);
-}
-
 int main(int argc, char **argv)
 {
-    int selected[NWORKLOADS] = {0}, any = 0, repetitions = 7, tsv = 0;
-    double scale = 1.0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--workload") == 0 && i + 1 < argc) {
-            const char *name = argv[++i];
-            size_t k = 0;
-            while (k < NWORKLOADS && strcmp(workloads[k].name, name) != 0) k++;
-            if (k == NWORKLOADS) usage();
-            selected[k] = any = 1;
-        } else if (strcmp(argv[i], "--repetitions") == 0 && i + 1 < argc) {
-            repetitions = atoi(argv[++i]);
-            if (repetitions < 1) usage();
-        } else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc) {
-            scale = atof(argv[++i]);
-            if (!(scale > 0)) usage();
-        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-            const char *f = argv[++i];
-            if (strcmp(f, "tsv") == 0) tsv = 1;
-            else if (strcmp(f, "text") != 0) usage();
-        } else {
-            usage();
-        }
-    }
+    const char *names[NWORKLOADS];
+    for (size_t k = 0; k < NWORKLOADS; k++) names[k] = workloads[k].name;
+    struct harness_options o = harness_parse(argc, argv, "switch_yardstick", names, NWORKLOADS, 0);
+    int repetitions = o.repetitions, tsv = o.tsv;
+    double scale = o.scale;
     if (!tsv) {
         printf("C switch yardstick (16-byte pre-decoded ops, lazy flags), 64-bit CPL 0 in VMX "
                "operation (CR0 0x80050033, CR4 0x2620, EFER 0x500), median of %d repetitions\n",
@@ -584,7 +554,7 @@ int main(int argc, char **argv)
     }
     int failures = 0;
     for (size_t k = 0; k < NWORKLOADS; k++) {
-        if (any && !selected[k]) continue;
+        if (o.any && !o.selected[k]) continue;
         const struct workload *w = &workloads[k];
         struct op ops[MAX_OPS];
         if (decode(w->code, w->size, ops) == 0) return 2;
@@ -641,9 +611,7 @@ int main(int argc, char **argv)
             double t = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
             samples[r] = t * 1e9 / (double)instructions;
         }
-        qsort(samples, (size_t)repetitions, sizeof *samples, compare_doubles);
-        double median = repetitions % 2 ? samples[repetitions / 2]
-                                        : (samples[repetitions / 2 - 1] + samples[repetitions / 2]) / 2;
+        double median = harness_median(samples, repetitions);
         if (tsv)
             printf("%s\t%.3f\t%llu\n", w->name, median, (unsigned long long)instructions);
         else

@@ -29,6 +29,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "harness.h"
+
 #define CODE_ADDR 0x1000ULL
 #define PT_BASE 0x10000ULL     /* PML4 here, PDPT at +0x1000, PD at +0x2000 */
 #define MEM_SIZE (2ULL << 20)  /* identity-mapped by one 2 MiB page */
@@ -233,47 +235,14 @@ static const char *verify(uc_engine *uc, const struct workload *w, char *buf, si
     return NULL;
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: unicorn_bench [--workload w1-alu|w2-cr|w3-msr]... [--repetitions N] "
-            "[--scale X] [--flat] [--format text|tsv]\n");
-    exit(2);
-}
-
 int main(int argc, char **argv)
 {
-    int selected[NWORKLOADS] = {0}, any = 0, repetitions = 7, tsv = 0;
-    double scale = 1.0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--workload") == 0 && i + 1 < argc) {
-            const char *name = argv[++i];
-            size_t k = 0;
-            while (k < NWORKLOADS && strcmp(workloads[k].name, name) != 0) k++;
-            if (k == NWORKLOADS) usage();
-            selected[k] = any = 1;
-        } else if (strcmp(argv[i], "--repetitions") == 0 && i + 1 < argc) {
-            repetitions = atoi(argv[++i]);
-            if (repetitions < 1) usage();
-        } else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc) {
-            scale = atof(argv[++i]);
-            if (!(scale > 0)) usage();
-        } else if (strcmp(argv[i], "--flat") == 0) {
-            use_paging = 0;
-        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-            const char *f = argv[++i];
-            if (strcmp(f, "tsv") == 0) tsv = 1;
-            else if (strcmp(f, "text") != 0) usage();
-        } else {
-            usage();
-        }
-    }
+    const char *names[NWORKLOADS];
+    for (size_t k = 0; k < NWORKLOADS; k++) names[k] = workloads[k].name;
+    struct harness_options o = harness_parse(argc, argv, "unicorn_bench", names, NWORKLOADS, 1);
+    int repetitions = o.repetitions, tsv = o.tsv;
+    double scale = o.scale;
+    use_paging = !o.flat;
     unsigned major, minor;
     uc_version(&major, &minor);
     if (!tsv) {
@@ -287,7 +256,7 @@ int main(int argc, char **argv)
     }
     int failures = 0;
     for (size_t k = 0; k < NWORKLOADS; k++) {
-        if (any && !selected[k]) continue;
+        if (o.any && !o.selected[k]) continue;
         const struct workload *w = &workloads[k];
         uint64_t iterations = (uint64_t)(w->iterations * scale);
         if (iterations < 1) iterations = 1;
@@ -313,9 +282,7 @@ int main(int argc, char **argv)
             if (t < 0) return 1;
             samples[r] = t * 1e9 / (double)instructions;
         }
-        qsort(samples, (size_t)repetitions, sizeof *samples, compare_doubles);
-        double median = repetitions % 2 ? samples[repetitions / 2]
-                                        : (samples[repetitions / 2 - 1] + samples[repetitions / 2]) / 2;
+        double median = harness_median(samples, repetitions);
         if (tsv)
             printf("%s\t%.3f\t%llu\n", w->name, median, (unsigned long long)instructions);
         else
