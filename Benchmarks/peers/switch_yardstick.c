@@ -303,35 +303,6 @@ __attribute__((noipa)) static int run_counted(struct cpu *cpu, const struct op *
 
 /* ---------------------------------------------------------------- decoder */
 
-static const uint8_t w1[] = {
-    0x48, 0x01, 0xD8,             /* add rax, rbx */
-    0x48, 0x31, 0xC2,             /* xor rdx, rax */
-    0x48, 0x83, 0xEB, 0x03,       /* sub rbx, 3 */
-    0x48, 0xFF, 0xC9,             /* dec rcx */
-    0x75, 0xF1,                   /* jnz loop */
-    0xF4,                         /* hlt */
-};
-static const uint8_t w2[] = {
-    0x0F, 0x20, 0xE0,             /* mov rax, cr4 */
-    0x48, 0x83, 0xF0, 0x04,       /* xor rax, 4 (CR4.TSD) */
-    0x0F, 0x22, 0xE0,             /* mov cr4, rax */
-    0x0F, 0x06,                   /* clts */
-    0x0F, 0x20, 0xC2,             /* mov rdx, cr0 */
-    0x0F, 0x01, 0xF2,             /* lmsw dx */
-    0x48, 0xFF, 0xC9,             /* dec rcx */
-    0x75, 0xE9,                   /* jnz loop */
-    0xF4,
-};
-static const uint8_t w3[] = {
-    0xB9, 0x74, 0x01, 0x00, 0x00, /* mov ecx, 0x174 (IA32_SYSENTER_CS) */
-    0x0F, 0x32,                   /* rdmsr */
-    0x83, 0xF0, 0x01,             /* xor eax, 1 */
-    0x0F, 0x30,                   /* wrmsr */
-    0x49, 0xFF, 0xC8,             /* dec r8 */
-    0x75, 0xEF,                   /* jnz loop */
-    0xF4,
-};
-
 #define MAX_OPS 32
 
 /*
