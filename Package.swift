@@ -33,10 +33,11 @@ let package = Package(
             // No frame pointer: SwiftPM asks for one in every function (-fno-omit-frame-pointer,
             // after any flag a target gives), and the threaded handlers are small enough that
             // saving, setting and restoring RBP is a tenth of them (W1-W4 3-8% faster without;
-            // docs/performance.md, item 36). The Clang-level setting below is the one Swift's
-            // code generation reads, and it holds whatever the driver flags say. Unsafe flags
-            // in a dependency are accepted from tools version 6.2 on.
-            swiftSettings: [.unsafeFlags(["-Xcc", "-Xclang", "-Xcc", "-mframe-pointer=none"])]
+            // docs/performance.md, item 38). The Clang-level setting below is the one Swift's
+            // code generation reads, and it holds whatever the driver flags say. On Linux only:
+            // Apple's arm64 ABI expects frame pointers. Unsafe flags in a dependency are
+            // accepted from tools version 6.2 on.
+            swiftSettings: [.unsafeFlags(["-Xcc", "-Xclang", "-Xcc", "-mframe-pointer=none"], .when(platforms: [.linux]))]
         ),
         .executableTarget(
             name: "ringzero",

@@ -131,6 +131,28 @@ import Testing
         }
     }
 
+    /// A working set of full-length blocks larger than the garbage check's threshold stays
+    /// decoded from one pass to the next: the arena is emptied only when it is mostly dropped
+    /// Ops, and a live block's end marker is no dropped Op.
+    @Test func aWorkingSetOfFullBlocksIsNotDecodedAgain() throws {
+        // 0x1000: mov ecx, 5; jmp 0x2000. 0x2000, page-aligned so that every block of the
+        // loop is full-length: loop: 80 x 64 x inc eax; dec ecx; jnz loop; hlt
+        let blocks = 80, incs = 80 * OpCache.maxBlockLength
+        var code = bytes("b9 05 00 00 00 e9") + withUnsafeBytes(of: Int32(0x2000 - 0x100A).littleEndian) { Array($0) }
+        code += [UInt8](repeating: 0xCC, count: 0x1000 - code.count)
+        code += Array([[UInt8]](repeating: [0xFF, 0xC0], count: incs).joined())
+        code += [0xFF, 0xC9, 0x0F, 0x85] + withUnsafeBytes(of: Int32(-(incs * 2 + 8)).littleEndian) { Array($0) } + [0xF4]
+        let m = try makeMachine(code.map { String(format: "%02x", $0) }.joined())
+        // One pass, to the loop's JNZ.
+        #expect(m.run(RunOptions(maxInstructions: UInt64(2 + incs + 2))).reason == .instructionLimit)
+        let decoded = m.cache.count
+        #expect(decoded >= blocks * (OpCache.maxBlockLength + 1), "\(decoded) Ops after one pass")
+        let o = m.run()
+        #expect(o.reason == .hlt && m.state[.rax] == UInt64(5 * incs))
+        // Four more passes decoded nothing: only the loop's exit (the HLT) is new.
+        #expect(m.cache.count <= decoded + 2, "the arena went from \(decoded) to \(m.cache.count) Ops")
+    }
+
     /// An exception in the middle of a block under `--on-fault continue`: the rest of the block
     /// is cached as a block of its own and run again on every later iteration; reports, counters
     /// and the stop at an instruction limit anywhere must match the reference path.
@@ -153,11 +175,13 @@ import Testing
 
     /// A fast INC or DEC keeps CF (SDM Vol. 2 "INC", "DEC"), and in a cached block takes it
     /// from where the block's decoding said the last CF came from (`CarryHint`). Each case
-    /// ends `setc bl` (0f 92 c3) right after the INC or DEC, inside a loop of three turns, so
-    /// the threaded handlers run it; BL must be the expected CF, and the whole report must
-    /// match the reference path's.
+    /// ends `setc bl` (0f 92 c3) right after the INC or DEC, inside a loop of three turns
+    /// counted in EBP, so the threaded handlers run it; BL must be the expected CF, and the
+    /// whole report must match the reference path's. The cases without a REX prefix run in
+    /// 32-bit protected mode as well.
     @Test func incAndDecKeepTheCarryTheirBlockLeftThem() throws {
-        // (what comes before the INC/DEC, the INC/DEC, CF expected after it)
+        // (what comes before the INC/DEC, the INC/DEC, CF expected after it); ESI = 2 (1 where
+        // the case says ESI 1), EBP counts the turns.
         let cases: [(String, String, String, UInt8)] = [
             ("a fast SUB that borrows", "b8 01 00 00 00 83 e8 02", "ff ca", 1),          // mov eax, 1; sub eax, 2; dec edx
             ("a fast SUB that does not", "b8 03 00 00 00 83 e8 02", "ff ca", 0),
@@ -166,31 +190,78 @@ import Testing
             ("a fast ADD to zero", "48 c7 c0 ff ff ff ff 48 83 c0 01 48 83 c0 00", "48 ff ca", 0),
             ("a 64-bit CMP that borrows", "48 c7 c0 01 00 00 00 48 39 f0", "48 ff c2", 1), // cmp rax, rsi (rsi = 2); inc rdx
             ("a fast ADD that carries", "48 c7 c0 ff ff ff ff 48 83 c0 01", "48 ff ca", 1), // mov rax, -1; add rax, 1
-            ("a 32-bit ADD that carries", "b8 ff ff ff ff 01 f0", "ff c2", 1),            // add eax, esi
+            ("a 32-bit ADD that carries (ESI 1)", "b8 ff ff ff ff 01 f0", "ff c2", 1),    // add eax, esi
             ("a fast XOR after STC", "f9 31 c0", "ff ca", 0),                               // stc; xor eax, eax
             ("another INC or DEC", "b8 01 00 00 00 83 e8 02 ff c7", "ff ca", 1),          // sub (CF=1); inc edi; dec edx
             ("CLC after a borrow", "b8 01 00 00 00 83 e8 02 f8", "ff ca", 0),              // CLC is no fast form
             ("STC after a fast XOR", "31 c0 f9", "ff ca", 1),
-            ("MOV CR4 and CLTS after a borrow", "b8 01 00 00 00 83 e8 02 0f 20 e0 0f 06", "ff ca", 1),
+            ("MOV from CR4 and CLTS after a borrow", "b8 01 00 00 00 83 e8 02 0f 20 e0 0f 06", "ff ca", 1),
+            // mov edi, 1; sub edi, 2; mov rax, cr4; mov cr4, rax (the value it had)
+            ("MOV to CR4 after a borrow", "bf 01 00 00 00 83 ef 02 0f 20 e0 0f 22 e0", "ff ca", 1),
+            // mov edi, 1; sub edi, 2; mov rax, cr0; lmsw ax (the bits it had)
+            ("LMSW after a borrow", "bf 01 00 00 00 83 ef 02 0f 20 c0 0f 01 f0", "ff ca", 1),
+            // mov edi, 1; sub edi, 2; mov ecx, 0x174; rdmsr (IA32_SYSENTER_CS, the pair's shortcut)
+            ("a RDMSR after a borrow", "bf 01 00 00 00 83 ef 02 b9 74 01 00 00 0f 32", "ff ca", 1),
+            // ...; inc esi: the kept CF across RDMSR
+            ("a RDMSR after a kept CF", "bf 01 00 00 00 83 ef 02 ff c6 b9 74 01 00 00 0f 32", "ff ca", 1),
             // A WRMSR that faults (no MSR 0x1234) under continue: the rest of the block runs on,
-            // and the borrow before the WRMSR is still the CF.
-            ("a faulting WRMSR after a borrow", "b8 01 00 00 00 83 e8 02 51 b9 34 12 00 00 0f 30 59", "ff ca", 1),
-            ("a faulting WRMSR after an ADD", "b8 ff ff ff ff 01 f0 51 b9 34 12 00 00 0f 30 59", "ff c2", 1),
+            // and the CF before the WRMSR is still the CF.
+            ("a faulting WRMSR after a borrow", "b8 01 00 00 00 83 e8 02 b9 34 12 00 00 0f 30", "ff ca", 1),
+            ("a faulting WRMSR after an ADD (ESI 1)", "b8 ff ff ff ff 01 f0 b9 34 12 00 00 0f 30", "ff c2", 1),
+            ("a faulting WRMSR after a SUB that does not borrow", "b8 03 00 00 00 83 e8 02 b9 34 12 00 00 0f 30", "ff ca", 0),
         ]
-        for (what, before, step, expected) in cases {
-            // mov ecx, 3; mov esi, 2 (2 or 1 below); loop: <before> <step> setc bl; dec ecx; jnz loop; hlt
-            let source = what.contains("32-bit ADD") || what.contains("after an ADD") ? "be 01 00 00 00" : "be 02 00 00 00"
-            let body = "\(before) \(step) 0f 92 c3 ff c9"
-            let bodyLength = bytes(body).count
-            let code = "b9 03 00 00 00 \(source) \(body) 75 \(String(UInt8(truncatingIfNeeded: -(bodyLength + 2)), radix: 16)) f4"
-            let options = RunOptions(maxInstructions: 1_000, onFault: .continue)
-            let (fast, a) = try run(code, options: options)
-            var reference = options
-            reference.referencePath = true
-            let (slow, b) = try run(code, options: reference)
-            #expect(a.reason == .hlt, "\(what)")
-            #expect(fast.state[.rbx] & 0xFF == UInt64(expected), "\(what): CF after the INC or DEC")
-            #expect(Report(machine: fast, outcome: a).json == Report(machine: slow, outcome: b).json, "\(what)")
+        for mode in [OperatingMode.long, .protected] {
+            for (what, before, step, expected) in cases {
+                let longOnly = [before, step].contains { $0.hasPrefix("48") || $0.contains(" 48 ") }
+                if mode == .protected && longOnly { continue }
+                // mov ebp, 3; mov esi, 2 or 1; loop: <before> <step> setc bl; dec ebp; jnz loop; hlt
+                let source = what.contains("(ESI 1)") ? "be 01 00 00 00" : "be 02 00 00 00"
+                let body = "\(before) \(step) 0f 92 c3 ff cd"
+                let bodyLength = bytes(body).count
+                let code = "bd 03 00 00 00 \(source) \(body) 75 \(String(UInt8(truncatingIfNeeded: -(bodyLength + 2)), radix: 16)) f4"
+                let options = RunOptions(maxInstructions: 1_000, onFault: .continue)
+                let (fast, a) = try run(code, mode: mode, options: options)
+                var reference = options
+                reference.referencePath = true
+                let (slow, b) = try run(code, mode: mode, options: reference)
+                #expect(a.reason == .hlt, "\(mode) \(what)")
+                #expect(fast.state[.rbx] & 0xFF == UInt64(expected), "\(mode) \(what): CF after the INC or DEC")
+                #expect(Report(machine: fast, outcome: a).json == Report(machine: slow, outcome: b).json, "\(mode) \(what)")
+                if what.contains("faulting") { #expect(a.faults.count == 3, "\(mode) \(what): one #GP a turn") }
+            }
         }
+    }
+
+    /// Loops the threaded loop's variants run differently: a self-loop closed by JZ
+    /// (`ClosingJcc.zero`), a `mov ecx, imm32; rdmsr` pair taking the full path inside a
+    /// self-loop (IA32_TIME_STAMP_COUNTER reads the counters, so the turns so far must be
+    /// counted first), and a pair whose MSR instruction is its block's last, at the 64-Op cut
+    /// and at the blob's end; each under limits that fall inside, against the reference path.
+    @Test func threadedVariantsAgreeWithTheReferencePath() throws {
+        let programs = [
+            // xor ecx, ecx; loop: inc ecx; test ecx, 8; jz loop; hlt
+            "31 c9 ff c1 f7 c1 08 00 00 00 74 f6 f4",
+            // mov ebx, 40; loop: mov ecx, 0x10; rdmsr; add rdi, rax; dec ebx; jnz loop; hlt
+            "bb 28 00 00 00 b9 10 00 00 00 0f 32 48 01 c7 ff cb 75 f2 f4",
+            // 62 x clts, then mov ecx, 0x174; rdmsr as Ops 63 and 64 of the block; hlt
+            String(repeating: "0f 06 ", count: 62) + "b9 74 01 00 00 0f 32 f4",
+            // mov ecx, 0x174; rdmsr, and the blob ends
+            "b9 74 01 00 00 0f 32",
+        ]
+        for code in programs {
+            var limits = [RunOptions()]
+            for n: UInt64 in [3, 10, 63, 64, 65, 101] { limits.append(RunOptions(maxInstructions: n)) }
+            for c: UInt64 in [70, 300, 999, 4_321] { limits.append(RunOptions(maxCycles: c)) }
+            for options in limits {
+                var reference = options
+                reference.referencePath = true
+                let (fast, a) = try run(code, options: options)
+                let (slow, b) = try run(code, options: reference)
+                #expect(Report(machine: fast, outcome: a).json == Report(machine: slow, outcome: b).json, "\(code.prefix(40)) with \(options)")
+            }
+        }
+        // The JZ loop ran its 8 turns.
+        let (m, o) = try run(programs[0])
+        #expect(o.reason == .hlt && m.state[.rcx] == 8 && m.instructionCount == 1 + 3 * 8 + 1)
     }
 }

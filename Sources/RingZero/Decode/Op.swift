@@ -53,7 +53,7 @@ public struct Op: Sendable, Equatable {
     /// How many of those are fast ALU forms (the only other fast form, a Jcc, ends a block).
     var restFastALU: UInt8
     /// The Capstone instruction id (for names in reports), kept in 16 bits: Capstone's x86 ids
-    /// end below 2,000, and the other half of the word holds `carryHint`.
+    /// end below 2,000, and the other half of the word holds `carryHint` and `threaded`.
     private var instructionID16: UInt16
     /// For a fast INC or DEC in a cached block: where the CF it keeps is found, as worked out
     /// when the block was decoded (`CarryHint`). Zero outside the cache.

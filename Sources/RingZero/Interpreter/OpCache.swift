@@ -127,7 +127,8 @@ final class OpCache {
         // Empty it when it is full, and when it is mostly Ops of dropped blocks: cold code
         // decoded, run and dropped over and over (fuzzing), with a few blocks elsewhere that
         // stay, would otherwise walk the whole arena, missing the CPU's caches on every store.
-        if count + n > Self.arenaLimit || (count + n > Self.garbageCheck && blocks.count * 64 < count) {
+        // A live block takes at most `maxBlockLength` + 1 slots, its end marker included.
+        if count + n > Self.arenaLimit || (count + n > Self.garbageCheck && blocks.count * (Self.maxBlockLength + 1) < count) {
             removeAll(memory: memory)
         }
         if count + n > state.pointee.capacity {

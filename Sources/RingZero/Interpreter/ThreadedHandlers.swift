@@ -242,7 +242,7 @@ extension Machine {
     }
 
     /// Each case names its handler once: the mission's instructions straight to their
-    /// semantics, the rest through `execute` (the fast forms are in `fastVariants`).
+    /// semantics, the rest through `execute` (the fast forms are in `fastVariant`).
     private static func threadedHandler(for handler: Handler) -> ThreadedHandler {
         switch handler {
         case .jccNear: { Machine.closeBlock($0, $1, taken: $1.conditionHolds($0.pointee.cond)) }

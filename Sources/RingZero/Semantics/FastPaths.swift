@@ -138,7 +138,7 @@ extension Machine {
 
 /// Where a fast INC or DEC in a cached block finds the CF it keeps (SDM Vol. 2 "INC", "DEC":
 /// CF is not affected), worked out when the block is decoded from the last instruction before
-/// it in the block that writes CF (`Machine.hintCarries`).
+/// it in the block that writes CF (`decodeBlock`, with `CarryHint.after`).
 ///
 /// Only the threaded handlers use it. They run a block's Ops in order, from its start or on
 /// from an exception (which changes no flag), with no hook that could change RFLAGS in
