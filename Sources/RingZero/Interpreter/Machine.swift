@@ -257,6 +257,12 @@ struct MachineCore {
     /// The MSR RDMSR or WRMSR found last, with what their common cases need of it (the
     /// profile's MSRs and their cost forms never change).
     var recentMSR = RecentMSR()
+    /// The shortcuts' privilege tests, answered once (`Machine.refreshShortcutGate`): bit 0,
+    /// CPL 0 outside virtual-8086 mode (`privilegedForShortcut`); bit 1, MSR support. Only the
+    /// threaded loop reads it, and it refreshes it whenever those can have changed: when the
+    /// loop is entered, after every generic handler and after LMSW's shortcut (the only
+    /// shortcut that can change CR0.PE).
+    var shortcutGate: UInt8 = 0
     /// The exception a threaded handler raised, and the Op that did not return `next`, for the
     /// threaded loop to take.
     var threadedError = GuestException.ud

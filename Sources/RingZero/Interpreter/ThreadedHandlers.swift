@@ -309,6 +309,8 @@ extension Machine {
         default: false
         }
         guard done else { return inFull(op, m, handler) }
+        // LMSW can set CR0.PE, and with it change CPL.
+        if handler == .lmsw { m.refreshShortcutGate() }
         m.retiredByForm[Int(op.pointee.form)] &+= 1
         return next(op, m)
     }
@@ -392,6 +394,8 @@ extension Machine {
             m.core.pointee.threadedError = error
             return leave(op, m, .exception)
         }
+        // It may have changed CPL, RFLAGS.VM or the facts (a far jump, POPF, MOV to CR0...).
+        m.refreshShortcutGate()
         if readsCounters { clearCountedAhead(m) }
         // No hook runs in the threaded loop, so only a handler that stops by itself can stop.
         if !handler.registerOnly && m.pendingStop != nil { return leave(op, m, .stop) }

@@ -12,6 +12,7 @@ extension Machine {
     func runThreaded(_ first: OpCache.Block, mode: CodeMode, _ options: RunOptions,
                      _ faults: inout [FaultRecord]) -> Step {
         let table = core.pointee.threadedTable
+        refreshShortcutGate()
         // Nothing here decodes, so the arena stays where it is.
         let ops = cache.base
         var block = first

@@ -25,6 +25,23 @@ extension Machine {
     /// semantics then make in the SDM's order.
     @inline(__always) var privilegedForShortcut: Bool { state.rflags & RFLAGS.VM == 0 && state.cpl == 0 }
 
+    static let gatePrivileged: UInt8 = 1
+    static let gateMSR: UInt8 = 2
+
+    /// Answer the shortcuts' privilege tests once (`MachineCore.shortcutGate`), instead of in
+    /// every shortcut: a load and a test, where CPL alone reads CR0, EFER, RFLAGS and CS.
+    @inline(__always) func refreshShortcutGate() {
+        core.pointee.shortcutGate = (privilegedForShortcut ? Self.gatePrivileged : 0) | (facts.hasMSR ? Self.gateMSR : 0)
+    }
+
+    /// `privilegedForShortcut` as the threaded loop last answered it (a debug build checks
+    /// that the answer still holds).
+    @inline(__always) var shortcutPrivileged: Bool {
+        let gate = core.pointee.shortcutGate & Self.gatePrivileged != 0
+        assert(gate == privilegedForShortcut, "the shortcut gate was not refreshed after a change of CPL or RFLAGS.VM")
+        return gate
+    }
+
     @inline(__always) func movToCR(_ op: UnsafePointer<Op>) throws(GuestException) {
         try checkPrivileged()
         let value = movToCRSource(op)
@@ -86,7 +103,7 @@ extension Machine {
     ///
     /// MOV from CR at CPL 0.
     @inline(__always) func movFromCRCommonCase(_ op: UnsafePointer<Op>) -> Bool {
-        guard privilegedForShortcut else { return false }
+        guard shortcutPrivileged else { return false }
         copyControlRegister(op)
         return true
     }
@@ -95,7 +112,7 @@ extension Machine {
     /// memory (a CR4 write that reloads the PDPTEs is left to `movToCR`, as are CR0 and CR3,
     /// whose writes can switch modes or read the PDPTEs).
     @inline(__always) func movToCRCommonCase(_ op: UnsafePointer<Op>) -> Bool {
-        guard privilegedForShortcut else { return false }
+        guard shortcutPrivileged else { return false }
         let value = movToCRSource(op)
         switch op.pointee.cond {
         case 2:
@@ -114,7 +131,7 @@ extension Machine {
 
     /// CLTS at CPL 0 where VMX operation does not hold CR0.TS at 1.
     @inline(__always) func cltsCommonCase(_ op: UnsafePointer<Op>) -> Bool {
-        guard privilegedForShortcut else { return false }
+        guard shortcutPrivileged else { return false }
         let value = state.cr0 & ~CR0.TS
         guard cr0FitsVMX(value) else { return false }
         state.cr0 = value
@@ -123,7 +140,7 @@ extension Machine {
 
     /// LMSW of a register at CPL 0 where VMX operation allows the result.
     @inline(__always) func lmswCommonCase(_ op: UnsafePointer<Op>) -> Bool {
-        guard privilegedForShortcut && op.pointee.dstKind == .reg else { return false }
+        guard shortcutPrivileged && op.pointee.dstKind == .reg else { return false }
         let value = lmswResult(readGPR(op.pointee.dstReg, 2))
         guard cr0FitsVMX(value) else { return false }
         state.cr0 = value

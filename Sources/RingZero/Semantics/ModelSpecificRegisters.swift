@@ -31,14 +31,16 @@ extension Machine {
     }
 
     /// Whether the common case's shortcut applies: MSR support, CPL 0 outside virtual-8086
-    /// mode (a stricter test than the SDM's, which `checkMSRAccess` makes in full), and ECX
-    /// naming the MSR looked up last. (MSR support is tested again: the MSR looked up last
-    /// outlives a change of the facts, a restore of a state with other CPUID bits, say.)
+    /// mode (a stricter test than the SDM's, which `checkMSRAccess` makes in full), both as
+    /// the threaded loop last answered them (`MachineCore.shortcutGate`), and ECX naming the
+    /// MSR looked up last. (MSR support is tested again: the MSR looked up last outlives a
+    /// change of the facts, a restore of a state with other CPUID bits, say.)
     /// Hooks need no test: only the threaded loop takes the shortcut, and it runs only while
     /// no hook is registered (`HookTable.isActive`).
     @inline(__always) private var recentMSRApplies: Bool {
-        facts.hasMSR && privilegedForShortcut
-            && UInt64(UInt32(truncatingIfNeeded: state.gpr[1])) == core.pointee.recentMSR.index
+        let gate = core.pointee.shortcutGate == Self.gatePrivileged | Self.gateMSR
+        assert(gate == (facts.hasMSR && privilegedForShortcut), "the shortcut gate was not refreshed")
+        return gate && UInt64(UInt32(truncatingIfNeeded: state.gpr[1])) == core.pointee.recentMSR.index
     }
 
     /// RDMSR's common case, the one a loop repeats: the MSR looked up last, read from its
