@@ -60,12 +60,19 @@ enum ThreadedIndex {
     static func of(_ op: Op, closing jcc: ClosingJcc? = nil) -> UInt8 {
         let handler = op.handler
         guard handler.isFast && handler != .jccNear else { return handler.rawValue }
-        let form = Int(handler.rawValue - Handler.addRR.rawValue)
         let wide = op.size == 8
-        if let jcc, handler.setsLoopCondition {
-            return UInt8(closing + (Int(jcc.rawValue) * 2 + (wide ? 0 : 1)) * fastForms + form)
-        }
-        return wide ? handler.rawValue : UInt8(narrow + form)
+        if let jcc, handler.setsLoopCondition { return UInt8(closing(form(handler), jcc, wide: wide)) }
+        return wide ? handler.rawValue : UInt8(narrow + form(handler))
+    }
+
+    /// A fast form's place among them, 0 for `addRR`.
+    @inline(__always)
+    static func form(_ handler: Handler) -> Int { Int(handler.rawValue - Handler.addRR.rawValue) }
+
+    /// Where the fast form `form`'s variant closing a loop with `jcc` is, at a width.
+    @inline(__always)
+    static func closing(_ form: Int, _ jcc: ClosingJcc, wide: Bool) -> Int {
+        closing + (Int(jcc.rawValue) * 2 + (wide ? 0 : 1)) * fastForms + form
     }
 }
 
@@ -92,13 +99,12 @@ extension Machine {
                 (table + Int(handler.rawValue)).initialize(to: threadedHandler(for: handler))
                 continue
             }
-            let form = Int(handler.rawValue - Handler.addRR.rawValue)
+            let form = ThreadedIndex.form(handler)
             (table + Int(handler.rawValue)).initialize(to: fastVariant(handler, .wide))
             (table + ThreadedIndex.narrow + form).initialize(to: fastVariant(handler, .narrow))
             for jcc in ClosingJcc.allCases {
                 for wide in [true, false] {
-                    let index = ThreadedIndex.closing + (Int(jcc.rawValue) * 2 + (wide ? 0 : 1)) * ThreadedIndex.fastForms + form
-                    (table + index).initialize(to: fastVariant(handler, .closing(jcc, wide: wide)))
+                    (table + ThreadedIndex.closing(form, jcc, wide: wide)).initialize(to: fastVariant(handler, .closing(jcc, wide: wide)))
                 }
             }
         }
@@ -336,7 +342,7 @@ extension Machine {
         // Turns are left only while the block the loop entered at its start loops to itself
         // (`runThreaded`), so a taken closing Jcc goes back to its start.
         if taken, core.pointee.selfLoop.turnsLeft > 0, Machine.stackAddress() > core.pointee.selfLoop.stackFloor {
-            assert(UInt64(bitPattern: op.pointee.imm) == core.pointee.selfLoop.address)
+            assert(UInt64(bitPattern: op.pointee.imm) == core.pointee.selfLoop.first.unsafelyUnwrapped.pointee.address)
             core.pointee.selfLoop.turnsLeft &-= 1
             return core.pointee.selfLoop.firstHandler.unsafelyUnwrapped(core.pointee.selfLoop.first.unsafelyUnwrapped, m)
         }

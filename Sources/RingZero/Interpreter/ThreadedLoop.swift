@@ -77,7 +77,7 @@ extension Machine {
     /// to the loop and before a handler reads the counters.
     @inline(__always)
     func settleSelfLoop() {
-        let loop = UnsafeMutablePointer(mutating: core).pointer(to: \.selfLoop)!
+        let loop = core.pointer(to: \.selfLoop)!
         let turns = UInt64(loop.pointee.turnsGranted &- loop.pointee.turnsLeft)
         guard turns != 0 else { return }
         loop.pointee.turnsGranted = loop.pointee.turnsLeft
@@ -131,7 +131,6 @@ struct SelfLoop {
     /// The block's first Op and its threaded handler; set whenever `turnsLeft` > 0.
     var first: UnsafePointer<Op>?
     var firstHandler: ThreadedHandler?
-    var address: UInt64 = 0
     var count: UInt64 = 0
     var baseCycles: UInt64 = 0
     var fastALU: UInt64 = 0
@@ -165,7 +164,6 @@ struct SelfLoop {
          instructions: UInt64, cycles: UInt64) {
         self.first = first
         firstHandler = handler
-        address = first.pointee.address
         count = UInt64(block.count)
         baseCycles = block.baseCycles
         fastALU = block.fastALU

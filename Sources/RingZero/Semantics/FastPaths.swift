@@ -20,12 +20,12 @@ extension Machine {
     @discardableResult
     @inline(__always) func executeFast(_ handler: Handler, _ op: UnsafePointer<Op>, wide: Bool) -> UInt64 {
         switch handler {
-        case .addRR: return fastArithmetic(op, wide, .add, fastSource(op, wide)) { $0 &+ $1 }
-        case .addRI: return fastArithmetic(op, wide, .add, fastImmediate(op, wide)) { $0 &+ $1 }
-        case .subRR: return fastArithmetic(op, wide, .sub, fastSource(op, wide)) { $0 &- $1 }
-        case .subRI: return fastArithmetic(op, wide, .sub, fastImmediate(op, wide)) { $0 &- $1 }
-        case .cmpRR: return fastArithmetic(op, wide, .sub, fastSource(op, wide), writeBack: false) { $0 &- $1 }
-        case .cmpRI: return fastArithmetic(op, wide, .sub, fastImmediate(op, wide), writeBack: false) { $0 &- $1 }
+        case .addRR: return fastArithmetic(op, wide, .plainAdd, fastSource(op, wide)) { $0 &+ $1 }
+        case .addRI: return fastArithmetic(op, wide, .plainAdd, fastImmediate(op, wide)) { $0 &+ $1 }
+        case .subRR: return fastArithmetic(op, wide, .plainSub, fastSource(op, wide)) { $0 &- $1 }
+        case .subRI: return fastArithmetic(op, wide, .plainSub, fastImmediate(op, wide)) { $0 &- $1 }
+        case .cmpRR: return fastArithmetic(op, wide, .plainSub, fastSource(op, wide), writeBack: false) { $0 &- $1 }
+        case .cmpRI: return fastArithmetic(op, wide, .plainSub, fastImmediate(op, wide), writeBack: false) { $0 &- $1 }
         case .andRR: return fastLogic(op, wide, fastSource(op, wide)) { $0 & $1 }
         case .andRI: return fastLogic(op, wide, fastImmediate(op, wide)) { $0 & $1 }
         case .orRR: return fastLogic(op, wide, fastSource(op, wide)) { $0 | $1 }
@@ -82,8 +82,9 @@ extension Machine {
         let a = state.gpr[d] & fastMask(wide)
         let r = f(a, b) & fastMask(wide)
         if writeBack { state.gpr[d] = r }
-        // No carry or borrow in (`plainAdd`, `plainSub`): `lazyCarry` is left as it is.
-        lazyKind = kind == .add ? .plainAdd : .plainSub
+        // `kind` is `plainAdd` or `plainSub` (no carry or borrow in): `lazyCarry` is left as it is.
+        assert(kind == .plainAdd || kind == .plainSub)
+        lazyKind = kind
         lazyA = a
         lazyB = b
         lazyResult = r
