@@ -203,6 +203,33 @@ import Testing
         #expect(dual.state.vmx.operation == .root && status(dual) == RFLAGS.CF)
     }
 
+    /// VMXON's shortcut makes its tests before the operand once and remembers the answer
+    /// (`MachineCore.vmxonReady`) until something that can change it runs. Each program
+    /// enters and leaves VMX operation by the shortcuts, changes one thing VMXON tests, and
+    /// runs VMXON again in the same block: it must fault as the full semantics say.
+    @Test func vmxonForgetsItsChecksWhenWhatTheyTestedChanges() throws {
+        // mov cr4, rbx; clts; lmsw dx; mov cr0, rbx.
+        let movToCR4 = "0f 22 e3", clts = "0f 06", lmsw = "0f 01 f2", movToCR0 = "0f 22 c3"
+        // CR0 of the state file's long mode with CR0.TS set; TS made a fixed-1 bit.
+        let fixedTS: (Machine) -> Void = { m in
+            m.state.cr0 |= CR0.TS
+            m.setMSR(MSRIndex.IA32_VMX_CR0_FIXED0, (m.msrValue(MSRIndex.IA32_VMX_CR0_FIXED0) ?? 0) | CR0.TS)
+        }
+        let cases: [(String, String, (Machine) -> Void, ExceptionVector)] = [
+            // CR4.VMXE cleared by MOV to CR4's shortcut (allowed outside VMX operation).
+            ("MOV to CR4", movToCR4, { $0.state[.rbx] = $0.state.cr4 & ~CR4.VMXE }, .UD),
+            // CR0.TS cleared by CLTS's and by LMSW's shortcut, where IA32_VMX_CR0_FIXED0 asks for it.
+            ("CLTS", clts, fixedTS, .GP),
+            ("LMSW", lmsw, { m in fixedTS(m); m.state[.rdx] = 1 }, .GP),
+            // CR0.NE cleared by MOV to CR0, which the full semantics run.
+            ("MOV to CR0", movToCR0, { $0.state[.rbx] = $0.state.cr0 & ~CR0.NE }, .GP),
+        ]
+        for (what, change, setup, vector) in cases {
+            let (m, o) = try expectAgreement(what, [vmxon, vmxoff, change, vmxon, hlt], state: vmxReady(), setup: setup)
+            #expect(o.faults.map(\.vector) == [vector] && m.state.vmx.operation == .none, "\(what)")
+        }
+    }
+
     @Test func controlRegisterRefusalsAreLeftToTheFullSemantics() throws {
         // mov cr4, rbx; mov cr2, rbx; mov cr8, rbx; mov cr0, rbx; mov cr3, rbx; mov rax, cr4;
         // mov rcx, cr8; clts; lmsw bx; lmsw [rsi]

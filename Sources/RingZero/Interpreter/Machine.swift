@@ -260,9 +260,18 @@ struct MachineCore {
     /// The shortcuts' privilege tests, answered once (`Machine.refreshShortcutGate`): bit 0,
     /// CPL 0 outside virtual-8086 mode (`privilegedForShortcut`); bit 1, MSR support. Only the
     /// threaded loop reads it, and it refreshes it whenever those can have changed: when the
-    /// loop is entered, after every generic handler and after LMSW's shortcut (the only
-    /// shortcut that can change CR0.PE).
+    /// loop is entered, after every generic handler, and after LMSW's shortcut when it sets
+    /// CR0.PE (the only shortcut that can change CR0.PE).
     var shortcutGate: UInt8 = 0
+    /// VMXOFF's mode and privilege tests (VMX supported, protected mode outside virtual-8086
+    /// and compatibility mode, CPL 0), answered with `shortcutGate` and refreshed with it.
+    var vmxModeReady = false
+    /// VMXON's tests before its operand hold (`Machine.vmxonChecksBeforeOperand`): set by
+    /// VMXON's shortcut once it has made them, cleared whenever they can have changed: by
+    /// `refreshShortcutGate` (loop entry, every generic handler), and by the shortcuts that
+    /// write CR0, CR4 or an MSR. A store of a byte there, where the tests read CR0, CR4,
+    /// IA32_FEATURE_CONTROL, the mode and CPL (docs/performance.md, item 46).
+    var vmxonReady = false
     /// The exception a threaded handler raised, and the Op that did not return `next`, for the
     /// threaded loop to take.
     var threadedError = GuestException.ud
@@ -312,6 +321,12 @@ struct ProfileFacts {
     /// Where IA32_FEATURE_CONTROL sits in the MSR values: VMXON and GETSEC read it each time,
     /// and index it instead of probing the MSR table.
     var featureControlSlot: Int?
+    /// The VMXON pointer's bits that must be clear: bits 11:0 (4-KByte alignment), those at
+    /// or above MAXPHYADDR, and bits 63:32 when IA32_VMX_BASIC[48] limits VMX structures to
+    /// 32-bit physical addresses.
+    var vmxonPointerReserved: UInt64
+    /// IA32_VMX_BASIC[30:0], the VMCS revision identifier a VMXON region must carry.
+    var vmxRevision: UInt32
 
     init(profile: CPUProfile, msrs: MSRFile) {
         hasVMX = profile.hasVMX
@@ -329,5 +344,8 @@ struct ProfileFacts {
         longModeCapable = profile.cpuidBit(0x8000_0001, \.edx, 29)
         hasPCID = profile.cpuidBit(1, \.ecx, 17)
         featureControlSlot = msrs.slot(of: MSRIndex.IA32_FEATURE_CONTROL)
+        let beyondPhysical: UInt64 = maxPhysicalAddress >= 64 ? 0 : ~((1 << UInt64(maxPhysicalAddress)) &- 1)
+        vmxonPointerReserved = 0xFFF | beyondPhysical | (vmxBasic & (1 << 48) != 0 ? 0xFFFF_FFFF_0000_0000 : 0)
+        vmxRevision = UInt32(truncatingIfNeeded: vmxBasic) & 0x7FFF_FFFF
     }
 }

@@ -315,8 +315,6 @@ extension Machine {
         default: false
         }
         guard done else { return inFull(op, m, handler) }
-        // LMSW can set CR0.PE, and with it change CPL.
-        if handler == .lmsw { m.refreshShortcutGate() }
         m.retiredByForm[Int(op.pointee.form)] &+= 1
         return next(op, m)
     }

@@ -31,7 +31,10 @@ extension Machine {
     /// Answer the shortcuts' privilege tests once (`MachineCore.shortcutGate`), instead of in
     /// every shortcut: a load and a test, where CPL alone reads CR0, EFER, RFLAGS and CS.
     @inline(__always) func refreshShortcutGate() {
-        core.pointee.shortcutGate = (privilegedForShortcut ? Self.gatePrivileged : 0) | (facts.hasMSR ? Self.gateMSR : 0)
+        let privileged = privilegedForShortcut
+        core.pointee.shortcutGate = (privileged ? Self.gatePrivileged : 0) | (facts.hasMSR ? Self.gateMSR : 0)
+        core.pointee.vmxModeReady = privileged && facts.hasVMX && vmxModeAllowed
+        core.pointee.vmxonReady = false
     }
 
     /// `privilegedForShortcut` as the threaded loop last answered it (a debug build checks
@@ -120,6 +123,7 @@ extension Machine {
         case 4:
             guard cr4ValueAllowed(value) && !cr4WriteReloadsPDPTEs(value) else { return false }
             state.cr4 = value
+            core.pointee.vmxonReady = false
         case 8:
             guard cr8ValueAllowed(value) else { return false }
             state.cr8 = value
@@ -135,15 +139,20 @@ extension Machine {
         let value = state.cr0 & ~CR0.TS
         guard cr0FitsVMX(value) else { return false }
         state.cr0 = value
+        core.pointee.vmxonReady = false
         return true
     }
 
     /// LMSW of a register at CPL 0 where VMX operation allows the result.
     @inline(__always) func lmswCommonCase(_ op: UnsafePointer<Op>) -> Bool {
         guard shortcutPrivileged && op.pointee.dstKind == .reg else { return false }
+        let old = state.cr0
         let value = lmswResult(readGPR(op.pointee.dstReg, 2))
         guard cr0FitsVMX(value) else { return false }
         state.cr0 = value
+        // Setting CR0.PE changes the mode and with it CPL, which the gates answer; MP, EM and
+        // TS only what VMXON tests.
+        if (old ^ value) & CR0.PE != 0 { refreshShortcutGate() } else { core.pointee.vmxonReady = false }
         return true
     }
 

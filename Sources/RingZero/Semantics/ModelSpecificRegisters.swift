@@ -69,6 +69,8 @@ extension Machine {
         // Not read-only: `plainWriteForm` says so.
         guard msrAccepts(value, old: old, recent.behaviour, knownWritable: true) else { return false }
         msrFile.values.storeInPlace(recent.behaviour.stored(value, old: old), at: recent.slot)
+        // IA32_FEATURE_CONTROL, say: VMXON tests it again.
+        core.pointee.vmxonReady = false
         return true
     }
 

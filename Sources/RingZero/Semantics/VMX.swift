@@ -35,7 +35,7 @@ extension Machine {
 
     /// #UD unless in protected mode with CR4.VMXE (for VMXON) outside virtual-8086 and
     /// compatibility mode.
-    @inline(__always) private var vmxModeAllowed: Bool {
+    @inline(__always) var vmxModeAllowed: Bool {
         state.cr0 & CR0.PE != 0 && state.rflags & RFLAGS.VM == 0 && !(state.inIA32eMode && !state.cs.l)
     }
 
@@ -55,14 +55,24 @@ extension Machine {
 
     /// A VMXON pointer VMXON accepts: 4-KByte aligned, within MAXPHYADDR, and below 4 GBytes
     /// when IA32_VMX_BASIC[48] limits VMX structures to 32-bit physical addresses.
+    /// (`ProfileFacts.vmxonPointerReserved` holds those bits.)
     @inline(__always) private func vmxonPointerValid(_ pointer: UInt64) -> Bool {
-        pointer & 0xFFF == 0 && pointer >> UInt64(facts.maxPhysicalAddress) == 0
-            && (facts.vmxBasic & (1 << 48) == 0 || pointer >> 32 == 0)
+        pointer & facts.vmxonPointerReserved == 0
     }
 
-    /// The VMXON region's first 4 bytes: IA32_VMX_BASIC's revision identifier, bit 31 clear.
+    /// The VMXON region's first 4 bytes: IA32_VMX_BASIC's revision identifier, bit 31 clear
+    /// (`vmxRevision` has bit 31 clear, so one comparison makes both tests).
     @inline(__always) private func vmxonRevisionValid(_ revision: UInt64) -> Bool {
-        revision & 0x7FFF_FFFF == facts.vmxBasic & 0x7FFF_FFFF && revision & 0x8000_0000 == 0
+        UInt32(truncatingIfNeeded: revision) == facts.vmxRevision
+    }
+
+    /// VMXON's tests before it reads its operand, outside VMX operation, as its common case
+    /// needs them: every one passes.
+    @inline(__always) private var vmxonChecksBeforeOperand: Bool {
+        guard facts.hasVMX && vmxModeAllowed && state.cr4 & CR4.VMXE != 0 && state.cpl == 0
+                && !state.signals.a20m && controlRegistersFitVMX else { return false }
+        let featureControl = featureControlForVMXON
+        return featureControl.locked && featureControl.enabled
     }
 
     /// VMXON's success: VMX root operation, no current VMCS, INIT and A20M blocked, VMsucceed.
@@ -118,12 +128,17 @@ extension Machine {
     /// anything else, which `vmxon` then runs in full, in the SDM's order. Its threaded
     /// handler runs this inline with no call, so with no stack frame (docs/performance.md,
     /// item 30). No hook needs telling: the threaded loop runs only while none is registered.
+    /// The tests before the operand are made once and remembered (`MachineCore.vmxonReady`)
+    /// until something that can change their answer runs.
     @inline(__always) func vmxonCommonCase(_ op: UnsafePointer<Op>) -> Bool {
-        guard facts.hasVMX && vmxModeAllowed && state.cr4 & CR4.VMXE != 0 && state.vmx.operation == .none
-                && state.cpl == 0 && !state.signals.a20m && controlRegistersFitVMX else { return false }
-        let featureControl = featureControlForVMXON
+        guard state.vmx.operation == .none else { return false }
+        if !core.pointee.vmxonReady {
+            guard vmxonChecksBeforeOperand else { return false }
+            core.pointee.vmxonReady = true
+        }
+        assert(vmxonChecksBeforeOperand, "vmxonReady was not cleared after a change of what VMXON tests")
         // No FS or GS base to look up, and both reads inside memory: no call on this path.
-        guard featureControl.locked && featureControl.enabled && op.pointee.segment < SegmentOverride.fs.rawValue,
+        guard op.pointee.segment < SegmentOverride.fs.rawValue,
               let address = canonicalLinearAddress(op),
               let pointer = memory.readInside(address, 8), vmxonPointerValid(pointer),
               let revision = memory.readInside(pointer, 4), vmxonRevisionValid(revision) else { return false }
@@ -145,8 +160,9 @@ extension Machine {
     /// VMXOFF's common case, as `vmxonCommonCase`: VMX operation left at CPL 0 without the
     /// dual-monitor treatment.
     @inline(__always) func vmxoffCommonCase(_ op: UnsafePointer<Op>) -> Bool {
-        guard facts.hasVMX && state.vmx.operation != .none && vmxModeAllowed && state.cpl == 0
-                && !state.vmx.dualMonitor else { return false }
+        let modeReady = core.pointee.vmxModeReady
+        assert(modeReady == (facts.hasVMX && vmxModeAllowed && privilegedForShortcut), "vmxModeReady was not refreshed")
+        guard modeReady && state.vmx.operation != .none && !state.vmx.dualMonitor else { return false }
         leaveVMXOperation()
         return true
     }
