@@ -48,7 +48,7 @@ public struct Op: Sendable, Equatable {
     /// How many Ops follow this one in its cached block, and what they cost as decoded: the
     /// threaded loop charges a block's counters when it enters it, and takes these back when
     /// it leaves early (an exception, a stop) or runs a handler that reads the counters. Zero
-    /// outside the cache. Kept in what was padding, so an Op stays 56 bytes.
+    /// outside the cache. Kept in what was padding.
     var restCount: UInt8
     /// How many of those are fast ALU forms (the only other fast form, a Jcc, ends a block).
     var restFastALU: UInt8
@@ -68,6 +68,10 @@ public struct Op: Sendable, Equatable {
     public internal(set) var imm: Int64
     /// Guest address of the first byte.
     public internal(set) var address: UInt64
+    /// In a cached block: the threaded handler at `threaded` itself, so that a handler jumps
+    /// to the next one with one load (direct threading); its address, as a plain value keeps an
+    /// Op `Sendable`. Zero outside the cache.
+    var entry: UInt
 
     /// The Capstone instruction id (for names in reports).
     public internal(set) var instructionID: UInt32 {
@@ -111,6 +115,7 @@ public struct Op: Sendable, Equatable {
         self.disp = 0
         self.imm = 0
         self.address = address
+        self.entry = 0
     }
 
     /// Whether the block ends after this Op: `Handler.endsBlock`, MOV to CR0 (CR0.PE, CR0.PG),

@@ -223,6 +223,7 @@ extension Machine {
         let page = address >> 12
         // Where a fast INC or DEC finds the CF it keeps (`CarryHint`): unknown at the start.
         var carry = CarryHint.unknown
+        let table = core.pointee.threadedTable
         while true {
             // Op is a trivial type: its slot may be written without initializing it first.
             decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly, into: &slots[n])
@@ -230,8 +231,8 @@ extension Machine {
             let handler = op.pointee.handler
             if handler == .incR || handler == .decR { slots[n].carryHint = carry.rawValue }
             carry = CarryHint.after(handler, carry)
-            slots[n].threaded = ThreadedIndex.of(op.pointee)
-            if n > 0, let pair = ThreadedIndex.pair(slots[n - 1], then: handler) { slots[n - 1].threaded = pair }
+            slots[n].thread(ThreadedIndex.of(op.pointee), table)
+            if n > 0, let pair = ThreadedIndex.pair(slots[n - 1], then: handler) { slots[n - 1].thread(pair, table) }
             n += 1
             totals.add(op.pointee, worstCase: worstCase[Int(op.pointee.form)])
             pc = op.pointee.nextAddress
@@ -244,7 +245,7 @@ extension Machine {
         }
         // A fast form right before the block's closing Jcc runs that Jcc itself.
         if n >= 2 && slots[n - 1].handler == .jccNear {
-            slots[n - 2].threaded = ThreadedIndex.of(slots[n - 2], closing: ClosingJcc(cond: slots[n - 1].cond))
+            slots[n - 2].thread(ThreadedIndex.of(slots[n - 2], closing: ClosingJcc(cond: slots[n - 1].cond)), table)
         }
         // What follows each Op in the block, for the threaded loop's counting up front.
         if totals.restsFit {
@@ -261,7 +262,7 @@ extension Machine {
         // The end marker: a handler that only returns to the loop, so that no threaded
         // handler tests whether another Op follows it. It is never executed as an instruction.
         slots[n] = Op(handler: .nop, address: pc, length: 0, codeMode: mode)
-        slots[n].threaded = UInt8(ThreadedIndex.blockEnd)
+        slots[n].thread(UInt8(ThreadedIndex.blockEnd), table)
         return cache.commit(n, at: address, mode: mode, memory: memory, totals: totals)
     }
 

@@ -8,6 +8,15 @@
 /// no context, and the Swift calling convention, so no thunk between the call and the body.
 typealias ThreadedHandler = @convention(thin) (UnsafePointer<Op>, Machine) -> UInt8
 
+extension Op {
+    /// Give a cached Op its threaded handler: the index, and the handler it names.
+    @inline(__always)
+    mutating func thread(_ index: UInt8, _ table: UnsafeMutablePointer<ThreadedHandler>) {
+        threaded = index
+        entry = unsafeBitCast(table[Int(index)], to: UInt.self)
+    }
+}
+
 /// What a threaded handler tells the loop.
 enum ThreadedStatus: UInt8 {
     /// Retired; go on with the next Op of the block.
@@ -344,6 +353,13 @@ extension Machine {
             core.pointee.selfLoop.turnsLeft &-= 1
             return core.pointee.selfLoop.firstHandler.unsafelyUnwrapped(core.pointee.selfLoop.first.unsafelyUnwrapped, m)
         }
+        return leaveByJcc(op, m, taken)
+    }
+
+    /// The Jcc that ends a block, once no turn of a self-loop follows: out of line, so that
+    /// what it needs (RIP, the not-taken charge) costs the turns no saved register.
+    @inline(never)
+    private static func leaveByJcc(_ op: UnsafePointer<Op>, _ m: Machine, _ taken: Bool) -> UInt8 {
         m.takeJcc(op, taken)
         return ThreadedStatus.next.rawValue
     }
@@ -358,7 +374,7 @@ extension Machine {
     private static func next(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
         // After a block's last Op comes its end marker, whose handler returns to the loop.
         let following = op + 1
-        return m.core.pointee.threadedTable[Int(following.pointee.threaded)](following, m)
+        return unsafeBitCast(following.pointee.entry, to: ThreadedHandler.self)(following, m)
     }
 
     /// The counters are exact again once the handler that read them is done.

@@ -67,16 +67,19 @@ extension Machine {
         case .none: return state.rflags & RFLAGS.CF
         case .logic: return 0
         case .inc, .dec: return lazyCarry
+        // The operands are compared at the top of the word, shifted left past the bits above
+        // the operand size, instead of masked: one register fewer, so that a fast INC or DEC,
+        // which inlines this, saves none on entry (docs/performance.md, item 48).
         case .add:
             // a + b + c carries out exactly when the truncated sum is below a (c = 0) or at
             // most a (c = 1).
-            let m = sizeMask(lazySize)
-            let a = lazyA & m
-            let r = lazyResult & m
+            let unused = 64 &- lazySize &* 8
+            let a = lazyA &<< unused
+            let r = lazyResult &<< unused
             return r < a || (lazyCarry != 0 && r == a) ? RFLAGS.CF : 0
         case .sub:
-            let m = sizeMask(lazySize)
-            let a = lazyA & m, b = lazyB & m
+            let unused = 64 &- lazySize &* 8
+            let a = lazyA &<< unused, b = lazyB &<< unused
             return a < b || (lazyCarry != 0 && a == b) ? RFLAGS.CF : 0
         // The fast forms keep their operands and result truncated already.
         case .plainAdd: return lazyResult < lazyA ? RFLAGS.CF : 0
