@@ -1,12 +1,15 @@
 // The threaded handlers: one function per handler, found through a table indexed by the Op's
-// handler. The threaded loop (ThreadedLoop.swift) calls the first Op's; each calls the next
-// Op's in tail position, which the compiler makes a jump. Every handler is compiled on its
+// handler, and kept in each cached Op (`Op.entry`). The threaded loop (ThreadedLoop.swift)
+// calls the first Op's; each calls the next Op's in tail position, which the compiler makes a
+// jump. Every handler is compiled on its
 // own, instead of as a case of one loop whose register allocation and layout all of them
 // shared (docs/performance.md, items 20-25).
 
-/// A threaded handler: the Op and the machine; it returns a `ThreadedStatus` raw value. Thin:
-/// no context, and the Swift calling convention, so no thunk between the call and the body.
-typealias ThreadedHandler = @convention(thin) (UnsafePointer<Op>, Machine) -> UInt8
+/// A threaded handler: the Op, the machine and its core (`Machine.core`, passed along in a
+/// register so that the fast forms need not load it: `FastCore`); it returns a
+/// `ThreadedStatus` raw value. Thin: no context, and the Swift calling convention, so no thunk
+/// between the call and the body.
+typealias ThreadedHandler = @convention(thin) (UnsafePointer<Op>, Machine, UnsafeMutablePointer<MachineCore>) -> UInt8
 
 extension Op {
     /// Give a cached Op its threaded handler: the index, and the handler it names.
@@ -117,9 +120,9 @@ extension Machine {
                 }
             }
         }
-        (table + ThreadedIndex.movECXThenRDMSR).initialize(to: { Machine.movECXThen($0, $1, .rdmsr) })
-        (table + ThreadedIndex.movECXThenWRMSR).initialize(to: { Machine.movECXThen($0, $1, .wrmsr) })
-        (table + ThreadedIndex.blockEnd).initialize(to: { _, _ in ThreadedStatus.next.rawValue })
+        (table + ThreadedIndex.movECXThenRDMSR).initialize(to: { Machine.movECXThen($0, $1, $2, .rdmsr) })
+        (table + ThreadedIndex.movECXThenWRMSR).initialize(to: { Machine.movECXThen($0, $1, $2, .wrmsr) })
+        (table + ThreadedIndex.blockEnd).initialize(to: { _, _, _ in ThreadedStatus.next.rawValue })
         return table
     }()
 
@@ -127,9 +130,9 @@ extension Machine {
     /// the MSR instruction's handler for the next Op, inline (`commonCase`), which counts it,
     /// records it if it faults, and goes on from it.
     @inline(__always)
-    private static func movECXThen(_ op: UnsafePointer<Op>, _ m: Machine, _ msr: Handler) -> UInt8 {
-        m.executeFast(.movRI, op, wide: false)
-        return commonCase(op + 1, m, msr)
+    private static func movECXThen(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ msr: Handler) -> UInt8 {
+        FastCore(core: core).executeFast(.movRI, op, wide: false)
+        return commonCase(op + 1, m, core, msr)
     }
 
     /// The places of a fast form in the table (`ThreadedIndex`).
@@ -141,116 +144,116 @@ extension Machine {
     private static func fastVariant(_ handler: Handler, _ variant: FastVariant) -> ThreadedHandler {
         switch handler {
         case .addRR: switch variant {
-            case .wide: { Machine.fast($0, $1, .addRR, true) }; case .narrow: { Machine.fast($0, $1, .addRR, false) }
-            case .closing: { _, _ in preconditionFailure("\(Handler.addRR) never closes a loop") }
+            case .wide: { Machine.fast($0, $1, $2, .addRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .addRR, false) }
+            case .closing: { _, _, _ in preconditionFailure("\(Handler.addRR) never closes a loop") }
         }
         case .addRI: switch variant {
-            case .wide: { Machine.fast($0, $1, .addRI, true) }; case .narrow: { Machine.fast($0, $1, .addRI, false) }
-            case .closing: { _, _ in preconditionFailure("\(Handler.addRI) never closes a loop") }
+            case .wide: { Machine.fast($0, $1, $2, .addRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .addRI, false) }
+            case .closing: { _, _, _ in preconditionFailure("\(Handler.addRI) never closes a loop") }
         }
         case .subRR: switch variant {
-            case .wide: { Machine.fast($0, $1, .subRR, true) }; case .narrow: { Machine.fast($0, $1, .subRR, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, .subRR, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, .subRR, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, .subRR, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, .subRR, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, .subRR, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, .subRR, false, .other) }
+            case .wide: { Machine.fast($0, $1, $2, .subRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .subRR, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .subRR, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .subRR, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, $2, .subRR, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, $2, .subRR, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, $2, .subRR, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, $2, .subRR, false, .other) }
         }
         case .subRI: switch variant {
-            case .wide: { Machine.fast($0, $1, .subRI, true) }; case .narrow: { Machine.fast($0, $1, .subRI, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, .subRI, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, .subRI, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, .subRI, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, .subRI, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, .subRI, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, .subRI, false, .other) }
+            case .wide: { Machine.fast($0, $1, $2, .subRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .subRI, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .subRI, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .subRI, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, $2, .subRI, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, $2, .subRI, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, $2, .subRI, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, $2, .subRI, false, .other) }
         }
         case .andRR: switch variant {
-            case .wide: { Machine.fast($0, $1, .andRR, true) }; case .narrow: { Machine.fast($0, $1, .andRR, false) }
-            case .closing: { _, _ in preconditionFailure("\(Handler.andRR) never closes a loop") }
+            case .wide: { Machine.fast($0, $1, $2, .andRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .andRR, false) }
+            case .closing: { _, _, _ in preconditionFailure("\(Handler.andRR) never closes a loop") }
         }
         case .andRI: switch variant {
-            case .wide: { Machine.fast($0, $1, .andRI, true) }; case .narrow: { Machine.fast($0, $1, .andRI, false) }
-            case .closing: { _, _ in preconditionFailure("\(Handler.andRI) never closes a loop") }
+            case .wide: { Machine.fast($0, $1, $2, .andRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .andRI, false) }
+            case .closing: { _, _, _ in preconditionFailure("\(Handler.andRI) never closes a loop") }
         }
         case .orRR: switch variant {
-            case .wide: { Machine.fast($0, $1, .orRR, true) }; case .narrow: { Machine.fast($0, $1, .orRR, false) }
-            case .closing: { _, _ in preconditionFailure("\(Handler.orRR) never closes a loop") }
+            case .wide: { Machine.fast($0, $1, $2, .orRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .orRR, false) }
+            case .closing: { _, _, _ in preconditionFailure("\(Handler.orRR) never closes a loop") }
         }
         case .orRI: switch variant {
-            case .wide: { Machine.fast($0, $1, .orRI, true) }; case .narrow: { Machine.fast($0, $1, .orRI, false) }
-            case .closing: { _, _ in preconditionFailure("\(Handler.orRI) never closes a loop") }
+            case .wide: { Machine.fast($0, $1, $2, .orRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .orRI, false) }
+            case .closing: { _, _, _ in preconditionFailure("\(Handler.orRI) never closes a loop") }
         }
         case .xorRR: switch variant {
-            case .wide: { Machine.fast($0, $1, .xorRR, true) }; case .narrow: { Machine.fast($0, $1, .xorRR, false) }
-            case .closing: { _, _ in preconditionFailure("\(Handler.xorRR) never closes a loop") }
+            case .wide: { Machine.fast($0, $1, $2, .xorRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .xorRR, false) }
+            case .closing: { _, _, _ in preconditionFailure("\(Handler.xorRR) never closes a loop") }
         }
         case .xorRI: switch variant {
-            case .wide: { Machine.fast($0, $1, .xorRI, true) }; case .narrow: { Machine.fast($0, $1, .xorRI, false) }
-            case .closing: { _, _ in preconditionFailure("\(Handler.xorRI) never closes a loop") }
+            case .wide: { Machine.fast($0, $1, $2, .xorRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .xorRI, false) }
+            case .closing: { _, _, _ in preconditionFailure("\(Handler.xorRI) never closes a loop") }
         }
         case .cmpRR: switch variant {
-            case .wide: { Machine.fast($0, $1, .cmpRR, true) }; case .narrow: { Machine.fast($0, $1, .cmpRR, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, .cmpRR, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, .cmpRR, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, .cmpRR, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, .cmpRR, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, .cmpRR, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, .cmpRR, false, .other) }
+            case .wide: { Machine.fast($0, $1, $2, .cmpRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .cmpRR, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .cmpRR, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .cmpRR, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, $2, .cmpRR, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, $2, .cmpRR, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, $2, .cmpRR, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, $2, .cmpRR, false, .other) }
         }
         case .cmpRI: switch variant {
-            case .wide: { Machine.fast($0, $1, .cmpRI, true) }; case .narrow: { Machine.fast($0, $1, .cmpRI, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, .cmpRI, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, .cmpRI, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, .cmpRI, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, .cmpRI, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, .cmpRI, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, .cmpRI, false, .other) }
+            case .wide: { Machine.fast($0, $1, $2, .cmpRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .cmpRI, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .cmpRI, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .cmpRI, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, $2, .cmpRI, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, $2, .cmpRI, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, $2, .cmpRI, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, $2, .cmpRI, false, .other) }
         }
         case .testRR: switch variant {
-            case .wide: { Machine.fast($0, $1, .testRR, true) }; case .narrow: { Machine.fast($0, $1, .testRR, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, .testRR, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, .testRR, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, .testRR, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, .testRR, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, .testRR, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, .testRR, false, .other) }
+            case .wide: { Machine.fast($0, $1, $2, .testRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .testRR, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .testRR, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .testRR, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, $2, .testRR, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, $2, .testRR, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, $2, .testRR, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, $2, .testRR, false, .other) }
         }
         case .testRI: switch variant {
-            case .wide: { Machine.fast($0, $1, .testRI, true) }; case .narrow: { Machine.fast($0, $1, .testRI, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, .testRI, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, .testRI, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, .testRI, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, .testRI, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, .testRI, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, .testRI, false, .other) }
+            case .wide: { Machine.fast($0, $1, $2, .testRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .testRI, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .testRI, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .testRI, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, $2, .testRI, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, $2, .testRI, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, $2, .testRI, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, $2, .testRI, false, .other) }
         }
         case .movRR: switch variant {
-            case .wide: { Machine.fast($0, $1, .movRR, true) }; case .narrow: { Machine.fast($0, $1, .movRR, false) }
-            case .closing: { _, _ in preconditionFailure("\(Handler.movRR) never closes a loop") }
+            case .wide: { Machine.fast($0, $1, $2, .movRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .movRR, false) }
+            case .closing: { _, _, _ in preconditionFailure("\(Handler.movRR) never closes a loop") }
         }
         case .movRI: switch variant {
-            case .wide: { Machine.fast($0, $1, .movRI, true) }; case .narrow: { Machine.fast($0, $1, .movRI, false) }
-            case .closing: { _, _ in preconditionFailure("\(Handler.movRI) never closes a loop") }
+            case .wide: { Machine.fast($0, $1, $2, .movRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .movRI, false) }
+            case .closing: { _, _, _ in preconditionFailure("\(Handler.movRI) never closes a loop") }
         }
         case .incR: switch variant {
-            case .wide: { Machine.fast($0, $1, .incR, true) }; case .narrow: { Machine.fast($0, $1, .incR, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, .incR, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, .incR, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, .incR, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, .incR, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, .incR, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, .incR, false, .other) }
+            case .wide: { Machine.fast($0, $1, $2, .incR, true) }; case .narrow: { Machine.fast($0, $1, $2, .incR, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .incR, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .incR, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, $2, .incR, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, $2, .incR, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, $2, .incR, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, $2, .incR, false, .other) }
         }
         case .decR: switch variant {
-            case .wide: { Machine.fast($0, $1, .decR, true) }; case .narrow: { Machine.fast($0, $1, .decR, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, .decR, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, .decR, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, .decR, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, .decR, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, .decR, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, .decR, false, .other) }
+            case .wide: { Machine.fast($0, $1, $2, .decR, true) }; case .narrow: { Machine.fast($0, $1, $2, .decR, false) }
+            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .decR, true, .notZero) }
+            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .decR, false, .notZero) }
+            case .closing(.zero, true): { Machine.closing($0, $1, $2, .decR, true, .zero) }
+            case .closing(.zero, false): { Machine.closing($0, $1, $2, .decR, false, .zero) }
+            case .closing(.other, true): { Machine.closing($0, $1, $2, .decR, true, .other) }
+            case .closing(.other, false): { Machine.closing($0, $1, $2, .decR, false, .other) }
         }
         default: preconditionFailure("\(handler) is no fast form with a width")
         }
@@ -260,47 +263,47 @@ extension Machine {
     /// semantics, the rest through `execute` (the fast forms are in `fastVariant`).
     private static func threadedHandler(for handler: Handler) -> ThreadedHandler {
         switch handler {
-        case .jccNear: { Machine.closeBlock($0, $1, taken: $1.conditionHolds($0.pointee.cond)) }
-        case .movToCR: { Machine.commonCase($0, $1, .movToCR) }
-        case .movFromCR: { Machine.commonCase($0, $1, .movFromCR) }
-        case .clts: { Machine.commonCase($0, $1, .clts) }
-        case .lmsw: { Machine.commonCase($0, $1, .lmsw) }
-        case .rdmsr: { Machine.commonCase($0, $1, .rdmsr) }
-        case .wrmsr: { Machine.commonCase($0, $1, .wrmsr) }
-        case .vmxon: { Machine.commonCase($0, $1, .vmxon) }
-        case .vmxoff: { Machine.commonCase($0, $1, .vmxoff) }
-        default: { Machine.generic($0, $1, nil) }
+        case .jccNear: { Machine.closeBlock($0, $1, $2, taken: $1.conditionHolds($0.pointee.cond)) }
+        case .movToCR: { Machine.commonCase($0, $1, $2, .movToCR) }
+        case .movFromCR: { Machine.commonCase($0, $1, $2, .movFromCR) }
+        case .clts: { Machine.commonCase($0, $1, $2, .clts) }
+        case .lmsw: { Machine.commonCase($0, $1, $2, .lmsw) }
+        case .rdmsr: { Machine.commonCase($0, $1, $2, .rdmsr) }
+        case .wrmsr: { Machine.commonCase($0, $1, $2, .wrmsr) }
+        case .vmxon: { Machine.commonCase($0, $1, $2, .vmxon) }
+        case .vmxoff: { Machine.commonCase($0, $1, $2, .vmxoff) }
+        default: { Machine.generic($0, $1, $2, nil) }
         }
     }
 
     /// A fast form of width `wide`: it cannot fault or stop, and the loop counted it by form
     /// on entering the block.
     @inline(__always)
-    private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler, _ wide: Bool) -> UInt8 {
-        m.executeFast(handler, op, wide: wide)
-        return next(op, m)
+    private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ handler: Handler, _ wide: Bool) -> UInt8 {
+        FastCore(core: core).executeFast(handler, op, wide: wide)
+        return next(op, m, core)
     }
 
     /// A fast form right before its block's closing Jcc (`dec rcx; jnz loop`, `cmp; jb`),
     /// which it runs itself: one dispatch fewer per loop iteration, decided when the block
     /// was decoded (`ThreadedIndex`), with the kind of condition (`ClosingJcc`).
     @inline(__always)
-    private static func closing(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler, _ wide: Bool,
+    private static func closing(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ handler: Handler, _ wide: Bool,
                                 _ jcc: ClosingJcc) -> UInt8 {
-        let result = m.executeFast(handler, op, wide: wide)
+        let result = FastCore(core: core).executeFast(handler, op, wide: wide)
         // JZ and JNZ read the result just computed. The other conditions materialize the
         // flags, a call, left to the outlined Jcc handler so that this one needs no stack
         // frame (docs/performance.md, item 32).
         switch jcc {
-        case .notZero: return closeBlock(op + 1, m, taken: result != 0)
-        case .zero: return closeBlock(op + 1, m, taken: result == 0)
-        case .other: return closeBlockOutlined(op + 1, m)
+        case .notZero: return closeBlock(op + 1, m, core, taken: result != 0)
+        case .zero: return closeBlock(op + 1, m, core, taken: result == 0)
+        case .other: return closeBlockOutlined(op + 1, m, core)
         }
     }
 
     @inline(never)
-    private static func closeBlockOutlined(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
-        closeBlock(op, m, taken: m.conditionHolds(op.pointee.cond))
+    private static func closeBlockOutlined(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>) -> UInt8 {
+        closeBlock(op, m, core, taken: m.conditionHolds(op.pointee.cond))
     }
 
     /// A mission instruction whose common case its semantics run by a shortcut
@@ -310,7 +313,7 @@ extension Machine {
     /// Anything else goes to the generic handler, outlined (`inFull`), which runs the
     /// instruction in full.
     @inline(__always)
-    private static func commonCase(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
+    private static func commonCase(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ handler: Handler) -> UInt8 {
         assert(!m.hooks.isActive, "the shortcuts leave hooks to the full semantics")
         let done = switch handler {
         case .movToCR: m.movToCRCommonCase(op)
@@ -323,24 +326,23 @@ extension Machine {
         case .vmxoff: m.vmxoffCommonCase(op)
         default: false
         }
-        guard done else { return inFull(op, m, handler) }
+        guard done else { return inFull(op, m, core, handler) }
         m.retiredByForm[Int(op.pointee.form)] &+= 1
-        return next(op, m)
+        return next(op, m, core)
     }
 
     /// The full semantics, when a shortcut refused: out of line, so that the shortcut's
     /// handler makes no call of its own.
     @inline(never)
-    private static func inFull(_ op: UnsafePointer<Op>, _ m: Machine, _ handler: Handler) -> UInt8 {
-        generic(op, m, handler)
+    private static func inFull(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ handler: Handler) -> UInt8 {
+        generic(op, m, core, handler)
     }
 
     /// A Jcc, which always ends its block: taken back to the start of a block that loops to
     /// itself (`SelfLoop`), it runs the block again, while the limits allow; otherwise the
     /// loop goes on from RIP.
     @inline(__always)
-    private static func closeBlock(_ op: UnsafePointer<Op>, _ m: Machine, taken: Bool) -> UInt8 {
-        let core = m.core
+    private static func closeBlock(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, taken: Bool) -> UInt8 {
         // Both limits were solved for the turns when the loop was entered (`SelfLoop`); the
         // turn is counted later, with the others (`settleSelfLoop`). RIP is left as it was:
         // nothing in the block reads it before storing it (a generic handler stores its next
@@ -351,7 +353,7 @@ extension Machine {
         if taken, core.pointee.selfLoop.turnsLeft > 0, Machine.stackAddress() > core.pointee.selfLoop.stackFloor {
             assert(UInt64(bitPattern: op.pointee.imm) == core.pointee.selfLoop.first.unsafelyUnwrapped.pointee.address)
             core.pointee.selfLoop.turnsLeft &-= 1
-            return core.pointee.selfLoop.firstHandler.unsafelyUnwrapped(core.pointee.selfLoop.first.unsafelyUnwrapped, m)
+            return core.pointee.selfLoop.firstHandler.unsafelyUnwrapped(core.pointee.selfLoop.first.unsafelyUnwrapped, m, core)
         }
         return leaveByJcc(op, m, taken)
     }
@@ -371,10 +373,10 @@ extension Machine {
     /// can leave up to 64 frames on the stack, and a self-loop's turns more, which
     /// `SelfLoop.stackFloor` bounds whatever the compiler did.
     @inline(__always)
-    private static func next(_ op: UnsafePointer<Op>, _ m: Machine) -> UInt8 {
+    private static func next(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>) -> UInt8 {
         // After a block's last Op comes its end marker, whose handler returns to the loop.
         let following = op + 1
-        return unsafeBitCast(following.pointee.entry, to: ThreadedHandler.self)(following, m)
+        return unsafeBitCast(following.pointee.entry, to: ThreadedHandler.self)(following, m, core)
     }
 
     /// The counters are exact again once the handler that read them is done.
@@ -396,7 +398,7 @@ extension Machine {
     /// loop counted the whole block when it entered it; a handler that reads the counters is
     /// told how much of that is this instruction and the ones after it (`cyclesCountedAhead`).
     @inline(__always)
-    private static func generic(_ op: UnsafePointer<Op>, _ m: Machine, _ known: Handler?) -> UInt8 {
+    private static func generic(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ known: Handler?) -> UInt8 {
         let handler = known ?? op.pointee.handler
         let readsCounters = handler.readsCounters
         // A register-only instruction does not read RIP; the loop stores it if the block ends
@@ -404,14 +406,14 @@ extension Machine {
         if !handler.registerOnly { m.state.rip = op.pointee.nextAddress }
         if readsCounters {
             m.settleSelfLoop()
-            m.core.pointee.instructionsCountedAhead = UInt64(op.pointee.restCount) &+ 1
-            m.core.pointee.cyclesCountedAhead = UInt64(op.pointee.restCycles) &+ UInt64(op.pointee.cost)
+            core.pointee.instructionsCountedAhead = UInt64(op.pointee.restCount) &+ 1
+            core.pointee.cyclesCountedAhead = UInt64(op.pointee.restCycles) &+ UInt64(op.pointee.cost)
         }
         do throws(GuestException) {
             if let known { try m.execute(known, at: op) } else { try m.execute(op) }
         } catch {
             if readsCounters { clearCountedAhead(m) }
-            m.core.pointee.threadedError = error
+            core.pointee.threadedError = error
             return leave(op, m, .exception)
         }
         // It may have changed CPL, RFLAGS.VM or the facts (a far jump, POPF, MOV to CR0...).
@@ -421,6 +423,6 @@ extension Machine {
         if !handler.registerOnly && m.pendingStop != nil { return leave(op, m, .stop) }
         m.retiredByForm[Int(op.pointee.form)] &+= 1
         if !handler.registerOnly && m.memory.codeWritten { return leave(op, m, .codeWritten) }
-        return next(op, m)
+        return next(op, m, core)
     }
 }

@@ -30,7 +30,7 @@ extension Machine {
                 core.pointee.selfLoop.turnsLeft = 0
                 core.pointee.selfLoop.turnsGranted = 0
             }
-            let status = table[Int(entry.pointee.threaded)](entry, self)
+            let status = table[Int(entry.pointee.threaded)](entry, self, core)
             // The turns a self-loop ran are counted here, before anything reads the counters.
             settleSelfLoop()
             if status != ThreadedStatus.next.rawValue {

@@ -6,6 +6,41 @@
 // fuzzer) checks them against the generic ones.
 
 extension Machine {
+    /// The near Jcc `op` with its condition decided: RIP to the target (checked canonical when
+    /// the Op was made) or past it, charged as not taken.
+    @inline(__always) func takeJcc(_ op: UnsafePointer<Op>, _ taken: Bool) {
+        if taken {
+            state.rip = UInt64(bitPattern: op.pointee.imm)
+        } else {
+            state.rip = op.pointee.nextAddress
+            charge(op, as: .branchNotTaken)
+        }
+    }
+}
+
+/// The core as the fast forms see it: their threaded handlers are passed the core beside the
+/// machine, and reach the registers and the pending flags through it without loading
+/// `Machine.core` first (docs/performance.md, item 47). The accessors are `Machine`'s own.
+struct FastCore {
+    let core: UnsafeMutablePointer<MachineCore>
+
+    var state: CPUState {
+        _read { yield core.pointee.state }
+        nonmutating _modify { yield &core.pointee.state }
+    }
+    var lazyKind: LazyFlagsKind { get { core.pointee.lazyKind } nonmutating set { core.pointee.lazyKind = newValue } }
+    var lazyA: UInt64 { get { core.pointee.lazyA } nonmutating set { core.pointee.lazyA = newValue } }
+    var lazyB: UInt64 { get { core.pointee.lazyB } nonmutating set { core.pointee.lazyB = newValue } }
+    var lazyResult: UInt64 { get { core.pointee.lazyResult } nonmutating set { core.pointee.lazyResult = newValue } }
+    var lazyCarry: UInt64 { get { core.pointee.lazyCarry } nonmutating set { core.pointee.lazyCarry = newValue } }
+    var lazySize: UInt8 {
+        get { UInt8(truncatingIfNeeded: core.pointee.lazySize) }
+        nonmutating set { core.pointee.lazySize = UInt64(newValue) }
+    }
+    @inline(__always) var carryFlag: UInt64 { Machine.carryFlag(core) }
+}
+
+extension FastCore {
     /// Run `op` as the fast form `handler`, known where it is called (a threaded handler per
     /// fast form, so the switch folds away). Only a Jcc sets RIP: the threaded loop stores the
     /// others' next address when a block ends on one. Returns the result the flags are now
@@ -42,22 +77,9 @@ extension Machine {
             return 0
         case .incR: return fastStep(op, wide, .inc) { $0 &+ 1 }
         case .decR: return fastStep(op, wide, .dec) { $0 &- 1 }
-        case .jccNear:
-            takeJcc(op, conditionHolds(op.pointee.cond))
-            return 0
         default:
+            // A Jcc, the other fast form, has a threaded handler of its own (`closeBlock`).
             return 0
-        }
-    }
-
-    /// The near Jcc `op` with its condition decided: RIP to the target (checked canonical when
-    /// the Op was made) or past it, charged as not taken.
-    @inline(__always) func takeJcc(_ op: UnsafePointer<Op>, _ taken: Bool) {
-        if taken {
-            state.rip = UInt64(bitPattern: op.pointee.imm)
-        } else {
-            state.rip = op.pointee.nextAddress
-            charge(op, as: .branchNotTaken)
         }
     }
 

@@ -62,28 +62,32 @@ extension Machine {
     }
 
     /// CF (as the bit `RFLAGS.CF`) without materializing the others.
-    @inline(__always) var carryFlag: UInt64 {
-        switch lazyKind {
-        case .none: return state.rflags & RFLAGS.CF
+    @inline(__always) var carryFlag: UInt64 { Self.carryFlag(core) }
+
+    /// `carryFlag` of the core's pending flags (the fast forms reach it through `FastCore`).
+    @inline(__always) static func carryFlag(_ core: UnsafeMutablePointer<MachineCore>) -> UInt64 {
+        let c = core
+        switch c.pointee.lazyKind {
+        case .none: return c.pointee.state.rflags & RFLAGS.CF
         case .logic: return 0
-        case .inc, .dec: return lazyCarry
+        case .inc, .dec: return c.pointee.lazyCarry
         // The operands are compared at the top of the word, shifted left past the bits above
         // the operand size, instead of masked: one register fewer, so that a fast INC or DEC,
-        // which inlines this, saves none on entry (docs/performance.md, item 48).
+        // which inlines this, saves none on entry (docs/performance.md, item 46).
         case .add:
             // a + b + c carries out exactly when the truncated sum is below a (c = 0) or at
             // most a (c = 1).
-            let unused = 64 &- lazySize &* 8
-            let a = lazyA &<< unused
-            let r = lazyResult &<< unused
-            return r < a || (lazyCarry != 0 && r == a) ? RFLAGS.CF : 0
+            let unused = 64 &- c.pointee.lazySize &* 8
+            let a = c.pointee.lazyA &<< unused
+            let r = c.pointee.lazyResult &<< unused
+            return r < a || (c.pointee.lazyCarry != 0 && r == a) ? RFLAGS.CF : 0
         case .sub:
-            let unused = 64 &- lazySize &* 8
-            let a = lazyA &<< unused, b = lazyB &<< unused
-            return a < b || (lazyCarry != 0 && a == b) ? RFLAGS.CF : 0
+            let unused = 64 &- c.pointee.lazySize &* 8
+            let a = c.pointee.lazyA &<< unused, b = c.pointee.lazyB &<< unused
+            return a < b || (c.pointee.lazyCarry != 0 && a == b) ? RFLAGS.CF : 0
         // The fast forms keep their operands and result truncated already.
-        case .plainAdd: return lazyResult < lazyA ? RFLAGS.CF : 0
-        case .plainSub: return lazyA < lazyB ? RFLAGS.CF : 0
+        case .plainAdd: return c.pointee.lazyResult < c.pointee.lazyA ? RFLAGS.CF : 0
+        case .plainSub: return c.pointee.lazyA < c.pointee.lazyB ? RFLAGS.CF : 0
         }
     }
 
