@@ -17,6 +17,10 @@ import Darwin
 /// `load` has written it since it was last zero (so a restore clears only those bytes).
 public final class PhysicalMemory {
     public let size: UInt64
+    /// An access of up to 8 bytes at an address below this lies inside memory: one compare for
+    /// the common case (`readInside`, `write`), which leaves the last 7 bytes to the
+    /// byte-at-a-time paths.
+    let wordLimit: UInt64
     let bytes: UnsafeMutableRawPointer
     let pageCount: Int
     /// One flag byte per page (`PageFlag`).
@@ -82,6 +86,7 @@ public final class PhysicalMemory {
     public init?(size: UInt64) {
         guard size <= UInt64(Int.max), let raw = calloc(Int(max(size, 1)), 1) else { return nil }
         self.size = size
+        wordLimit = size >= 8 ? size - 7 : 0
         bytes = raw
         pageCount = Int((size + Self.pageSize - 1) / Self.pageSize)
         codeWrittenFlag = .allocate(capacity: 1)
@@ -185,9 +190,8 @@ public final class PhysicalMemory {
     /// byte at a time. With no call, a caller's common case can stay free of one.
     @inline(__always)
     func readInside(_ address: UInt64, _ width: UInt8) -> UInt64? {
-        let w = UInt64(width)
-        guard address < size && w <= size - address else { return nil }
-        let p = bytes + Int(address)
+        guard address < wordLimit else { return nil }
+        let p = bytes + Int(truncatingIfNeeded: address)
         switch width {
         case 1: return UInt64(p.load(as: UInt8.self))
         case 2: return UInt64(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
@@ -215,8 +219,8 @@ public final class PhysicalMemory {
     @inline(__always)
     func write(_ address: UInt64, _ width: UInt8, _ value: UInt64) {
         let w = UInt64(width)
-        if address < size && w <= size - address {
-            let p = bytes + Int(address)
+        if address < wordLimit {
+            let p = bytes + Int(truncatingIfNeeded: address)
             switch width {
             case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, as: UInt16.self)
@@ -224,7 +228,7 @@ public final class PhysicalMemory {
             default: p.storeBytes(of: value.littleEndian, as: UInt64.self)
             }
             let first = address >> 12, last = (address &+ w &- 1) >> 12
-            if pageFlags[Int(first)] | pageFlags[Int(last)] != 0 { noteWrite(address, w) }
+            if pageFlags[Int(truncatingIfNeeded: first)] | pageFlags[Int(truncatingIfNeeded: last)] != 0 { noteWrite(address, w) }
             return
         }
         writeSlow(address, width, value)
