@@ -3,6 +3,38 @@ import Testing
 @testable import RingZero
 
 @Suite struct InterpreterTests {
+    /// Reads and writes at memory's last bytes: the common case covers an access only below
+    /// `wordLimit` (8 bytes from the end), and the byte-at-a-time path the rest, bytes past
+    /// the end reading 0xFF and counted as unbacked, writes there dropped and counted.
+    @Test func accessesAtTheEndOfMemoryAreExact() throws {
+        for size: UInt64 in [4096, 4099, 5, 8] {
+            let memory = try #require(PhysicalMemory(size: size))
+            let pattern = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(memory.load(pattern, at: 0))
+            for width: UInt8 in [1, 2, 4, 8] {
+                for back: UInt64 in 1...9 where back <= size {
+                    let address = size - back
+                    var expected: UInt64 = 0, unbacked: UInt64 = 0
+                    for i in 0..<UInt64(width) {
+                        let byte = address + i < size ? UInt64(pattern[Int(address + i)]) : 0xFF
+                        if address + i >= size { unbacked += 1 }
+                        expected |= byte << (8 * i)
+                    }
+                    let before = memory.unbackedReads
+                    #expect(memory.read(address, width) == expected, "size \(size), width \(width), at \(address)")
+                    #expect(memory.unbackedReads - before == unbacked, "size \(size), width \(width), at \(address)")
+                }
+            }
+            // A write over the end keeps the bytes inside and counts the rest.
+            let address = size >= 3 ? size - 3 : 0
+            let before = memory.unbackedWrites
+            memory.write(address, 8, 0x0807_0605_0403_0201)
+            let inside = Int(size - address)
+            #expect(memory.peek(address, count: inside) == Array([1, 2, 3, 4, 5, 6, 7, 8].prefix(inside)))
+            #expect(memory.unbackedWrites - before == UInt64(8 - inside))
+        }
+    }
+
     @Test func stopReasons() throws {
         // end: RIP reaches the byte after the blob.
         let (_, end) = try run("90 90")
