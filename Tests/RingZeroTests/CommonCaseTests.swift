@@ -230,6 +230,15 @@ import Testing
         }
     }
 
+    /// A DEC after VMXON or VMXOFF in the same block keeps the CF they left: VMfailInvalid's
+    /// CF = 1, VMsucceed's CF = 0 (`CarryHint.vmStatus`).
+    @Test func decKeepsTheCarryVMXInstructionsLeave() throws {
+        // vmxon; vmxon (VMfailInvalid); dec edx; setc bl; vmxoff (VMsucceed); dec edx; setc cl; hlt
+        let code = [vmxon, vmxon, "ff ca", "0f 92 c3", vmxoff, "ff ca", "0f 92 c1", hlt]
+        let (m, o) = try expectAgreement("VMfail, VMsucceed", code, state: vmxReady())
+        #expect(o.faults.isEmpty && m.state[.rbx] & 0xFF == 1 && m.state[.rcx] & 0xFF == 0)
+    }
+
     @Test func controlRegisterRefusalsAreLeftToTheFullSemantics() throws {
         // mov cr4, rbx; mov cr2, rbx; mov cr8, rbx; mov cr0, rbx; mov cr3, rbx; mov rax, cr4;
         // mov rcx, cr8; clts; lmsw bx; lmsw [rsi]

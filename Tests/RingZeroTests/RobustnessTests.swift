@@ -209,6 +209,11 @@ import Testing
             ("a faulting WRMSR after a borrow", "b8 01 00 00 00 83 e8 02 b9 34 12 00 00 0f 30", "ff ca", 1),
             ("a faulting WRMSR after an ADD (ESI 1)", "b8 ff ff ff ff 01 f0 b9 34 12 00 00 0f 30", "ff c2", 1),
             ("a faulting WRMSR after a SUB that does not borrow", "b8 03 00 00 00 83 e8 02 b9 34 12 00 00 0f 30", "ff ca", 0),
+            // VMXON and VMXOFF with CR4.VMXE clear, #UD (`CarryHint.vmStatus`: not VMsucceed's
+            // flags, but those from before them).
+            ("a faulting VMXON after a borrow", "b8 01 00 00 00 83 e8 02 f3 0f c7 30", "ff ca", 1),
+            ("a faulting VMXOFF after a borrow", "b8 01 00 00 00 83 e8 02 0f 01 c4", "ff ca", 1),
+            ("a faulting VMXOFF after a SUB that does not borrow", "b8 03 00 00 00 83 e8 02 0f 01 c4", "ff ca", 0),
         ]
         for mode in [OperatingMode.long, .protected] {
             for (what, before, step, expected) in cases {

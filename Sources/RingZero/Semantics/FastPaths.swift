@@ -155,6 +155,9 @@ extension FastCore {
         if h <= 1 { return h == 0 || lazyA >= lazyB ? 0 : RFLAGS.CF }
         if h == CarryHint.kept.rawValue &- CarryHint.clear.rawValue { return lazyCarry }
         if h == CarryHint.carry.rawValue &- CarryHint.clear.rawValue { return lazyResult < lazyA ? RFLAGS.CF : 0 }
+        // VMsucceed leaves the flags pending as a logical result (CF = 0); anything else, a
+        // VMfail or a fault that left the flags as they were, the long way.
+        if h == CarryHint.vmStatus.rawValue &- CarryHint.clear.rawValue && lazyKind == .logic { return 0 }
         return carryFlag
     }
 }
@@ -179,6 +182,9 @@ enum CarryHint: UInt8 {
     case carry
     /// After a fast INC or DEC: the CF it kept, in `lazyCarry`.
     case kept
+    /// After VMXON or VMXOFF, which may also have faulted: most often VMsucceed's flags, a
+    /// logical result pending (CF = 0), tested for first.
+    case vmStatus
 
     /// The hint for what follows `handler`, given the hint before it.
     static func after(_ handler: Handler, _ hint: CarryHint) -> CarryHint {
@@ -187,6 +193,7 @@ enum CarryHint: UInt8 {
         case .subRR, .subRI, .cmpRR, .cmpRI: .borrow
         case .andRR, .andRI, .orRR, .orRI, .xorRR, .xorRI, .testRR, .testRI: .clear
         case .incR, .decR: .kept
+        case .vmxon, .vmxoff: .vmStatus
         // These write no status flag: MOV, Jcc, CLTS, LMSW, RDMSR and WRMSR by the SDM; MOV to
         // and from a control register leaves them as they were here (the SDM calls them
         // undefined after it).
