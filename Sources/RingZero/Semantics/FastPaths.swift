@@ -20,7 +20,7 @@ extension Machine {
 
 /// The core as the fast forms see it: their threaded handlers are passed the core beside the
 /// machine, and reach the registers and the pending flags through it without loading
-/// `Machine.core` first (docs/performance.md, item 47). The accessors are `Machine`'s own.
+/// `Machine.core` first (docs/performance.md, item 48). The accessors are `Machine`'s own.
 struct FastCore {
     let core: UnsafeMutablePointer<MachineCore>
 

@@ -73,7 +73,7 @@ extension Machine {
         case .inc, .dec: return c.pointee.lazyCarry
         // The operands are compared at the top of the word, shifted left past the bits above
         // the operand size, instead of masked: one register fewer, so that a fast INC or DEC,
-        // which inlines this, saves none on entry (docs/performance.md, item 46).
+        // which inlines this, saves none on entry (docs/performance.md, item 47).
         case .add:
             // a + b + c carries out exactly when the truncated sum is below a (c = 0) or at
             // most a (c = 1).
