@@ -221,7 +221,8 @@ import Testing
             // CR0.TS cleared by CLTS's and by LMSW's shortcut, where IA32_VMX_CR0_FIXED0 asks for it.
             ("CLTS", clts, fixedTS, .GP),
             ("LMSW", lmsw, { m in fixedTS(m); m.state[.rdx] = 1 }, .GP),
-            // CR0.NE cleared by MOV to CR0, which the full semantics run.
+            // CR0.NE cleared by MOV to CR0, which the full semantics run: the refresh after
+            // every generic handler clears the flag.
             ("MOV to CR0", movToCR0, { $0.state[.rbx] = $0.state.cr0 & ~CR0.NE }, .GP),
         ]
         for (what, change, setup, vector) in cases {

@@ -232,7 +232,7 @@ import Testing
                 #expect(a.reason == .hlt, "\(mode) \(what)")
                 #expect(fast.state[.rbx] & 0xFF == UInt64(expected), "\(mode) \(what): CF after the INC or DEC")
                 #expect(Report(machine: fast, outcome: a).json == Report(machine: slow, outcome: b).json, "\(mode) \(what)")
-                if what.contains("faulting") { #expect(a.faults.count == 3, "\(mode) \(what): one #GP a turn") }
+                if what.contains("faulting") { #expect(a.faults.count == 3, "\(mode) \(what): one fault a turn") }
             }
         }
     }

@@ -132,7 +132,7 @@ public struct Op: Sendable, Equatable {
     @inline(__always) var isFastALU: Bool { handler.isFast && form == CostForm.alu.rawValue }
 
     /// The instruction an Op stands for: every field but where it sits in a cached block
-    /// (`restCount`, `restFastALU`, `restCycles`, `carryHint`, `threaded`), so that an Op a hook sees in the cache equals
+    /// (`restCount`, `restFastALU`, `restCycles`, `carryHint`, `threaded`, `entry`), so that an Op a hook sees in the cache equals
     /// the same instruction decoded afresh.
     public static func == (a: Op, b: Op) -> Bool {
         a.handler == b.handler && a.length == b.length && a.size == b.size && a.srcSize == b.srcSize

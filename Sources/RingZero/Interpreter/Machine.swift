@@ -285,7 +285,8 @@ struct MachineCore {
     /// The block the threaded loop runs, when it ends in a Jcc back to its own start: that
     /// Jcc runs it again itself (`ThreadedHandlers.closeBlock`).
     var selfLoop = SelfLoop()
-    /// `Machine.threadedHandlers`, where a handler finds it without a lazy global's check.
+    /// `Machine.threadedHandlers`, where the threaded loop and `decodeBlock` find it without a
+    /// lazy global's check (a handler jumps to the next Op's `entry`).
     let threadedTable = Machine.threadedHandlers
     /// `Machine.decodesCommonFormsDirectly` and `describesFaults`.
     var decodesCommonFormsDirectly = false

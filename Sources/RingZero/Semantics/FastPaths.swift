@@ -42,10 +42,10 @@ struct FastCore {
 
 extension FastCore {
     /// Run `op` as the fast form `handler`, known where it is called (a threaded handler per
-    /// fast form, so the switch folds away). Only a Jcc sets RIP: the threaded loop stores the
-    /// others' next address when a block ends on one. Returns the result the flags are now
-    /// pending on (0 for MOV and Jcc), so that a loop-closing JZ or JNZ tests it from a
-    /// register instead of reading it back.
+    /// fast form, so the switch folds away): any but the Jcc, which has a threaded handler of
+    /// its own (`closeBlock`). None sets RIP: the threaded loop stores the next address when a
+    /// block ends on one. Returns the result the flags are now pending on (0 for MOV), so that
+    /// a loop-closing JZ or JNZ tests it from a register instead of reading it back.
     ///
     /// `wide`: whether the Op's size is 8 (else 4), known where it is called, so that each
     /// threaded handler has one straight-line body per width instead of computing both.
@@ -78,8 +78,7 @@ extension FastCore {
         case .incR: return fastStep(op, wide, .inc) { $0 &+ 1 }
         case .decR: return fastStep(op, wide, .dec) { $0 &- 1 }
         default:
-            // A Jcc, the other fast form, has a threaded handler of its own (`closeBlock`).
-            return 0
+            preconditionFailure("\(handler) has no fast form here: a Jcc runs in `closeBlock`")
         }
     }
 
@@ -169,7 +168,9 @@ extension FastCore {
 /// Only the threaded handlers use it. They run a block's Ops in order, from its start or on
 /// from an exception (which changes no flag), with no hook that could change RFLAGS in
 /// between. The instruction a hint names is a fast form, which cannot fault, so it ran;
-/// anything else that may write a flag makes the hint `unknown`.
+/// anything else that may write a flag makes the hint `unknown`, but for VMXON and VMXOFF,
+/// whose hint (`vmStatus`) only tests for their commonest outcome first and takes every
+/// other, a fault included, the long way.
 enum CarryHint: UInt8 {
     /// From the pending flags, whatever they are (`carryFlag`).
     case unknown = 0
