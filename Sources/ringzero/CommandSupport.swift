@@ -74,9 +74,13 @@ func readInput(_ path: String, what: String) throws -> [UInt8] {
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw fail("cannot read \(what) \(path): no such file", status: ExitStatus.noInput)
     }
-    guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
+    // Read through a handle to the end rather than by the size `stat` reports, which is 0
+    // for a pipe (`--state <(...)`, /dev/stdin).
+    guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path),
+          let data = try? handle.readToEnd() ?? Data() else {
         throw fail("cannot read \(what) \(path)", status: ExitStatus.noInput)
     }
+    try? handle.close()
     return [UInt8](data)
 }
 

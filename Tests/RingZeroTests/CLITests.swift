@@ -15,15 +15,20 @@ import RingZero
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    func ringzero(_ arguments: [String]) throws -> Result {
+    func ringzero(_ arguments: [String], stdin: [UInt8]? = nil) throws -> Result {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
         process.currentDirectoryURL = packageRoot
-        let out = Pipe(), err = Pipe()
+        let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
         process.standardError = err
+        if stdin != nil { process.standardInput = input }
         try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin))
+            try input.fileHandleForWriting.close()
+        }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -109,6 +114,19 @@ import RingZero
         let lines = r.stderr.split(separator: "\n")
         #expect(!lines.isEmpty && r.stderr.contains(word), "stderr: \(r.stderr)")
         #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Stack dump"))
+    }
+
+    /// A blob or a state file read from a pipe (`--state <(...)`, /dev/stdin), whose size
+    /// `stat` reports as 0, is read to its end.
+    @Test func inputsAreReadFromPipes() throws {
+        let state = Array(#"{"registers": {"rbx": "0x1234"}}"#.utf8)
+        let piped = try ringzero(["run", example, "--state", "/dev/stdin", "--format", "json"], stdin: state)
+        #expect(piped.status == 0, "stderr: \(piped.stderr)")
+        #expect(piped.stdout.contains(#""rbx": "0x1234""#))
+        let blob = try [UInt8](Data(contentsOf: packageRoot.appendingPathComponent(example)))
+        let fromPipe = try ringzero(["run", "/dev/stdin", "--format", "json"], stdin: blob)
+        let fromFile = try ringzero(["run", example, "--format", "json"])
+        #expect(fromPipe.status == 0 && fromPipe.stdout == fromFile.stdout, "stderr: \(fromPipe.stderr)")
     }
 
     @Test func missingFileIs66() throws {
