@@ -134,9 +134,9 @@ extension FastCore {
         let r = f(a) & fastMask(wide)
         let cf = hintedCarryFlag(op)
         state.gpr[d] = r
-        // INC and DEC's pending flags never read `lazyB` (it is 1), so it is not stored.
+        // INC and DEC's pending flags read neither `lazyB` (it is 1) nor `lazyA` (the result
+        // less or plus one), so neither is stored.
         lazyKind = kind
-        lazyA = a
         lazyResult = r
         lazySize = wide ? 8 : 4
         lazyCarry = cf

@@ -54,8 +54,10 @@ extension Machine {
         case .plainAdd: flags = StatusFlags.add(lazyA, lazyB, carry: 0, size).1
         case .plainSub: flags = StatusFlags.sub(lazyA, lazyB, borrow: 0, size).1
         case .logic: flags = StatusFlags.logic(lazyResult, size)
-        case .inc: flags = (StatusFlags.add(lazyA, 1, carry: 0, size).1 & ~RFLAGS.CF) | lazyCarry
-        case .dec: flags = (StatusFlags.sub(lazyA, 1, borrow: 0, size).1 & ~RFLAGS.CF) | lazyCarry
+        // INC and DEC's operand is the result less or plus one (within the size, which the
+        // flags' computation masks to): a fast INC or DEC stores no `lazyA`.
+        case .inc: flags = (StatusFlags.add(lazyResult &- 1, 1, carry: 0, size).1 & ~RFLAGS.CF) | lazyCarry
+        case .dec: flags = (StatusFlags.sub(lazyResult &+ 1, 1, borrow: 0, size).1 & ~RFLAGS.CF) | lazyCarry
         }
         state.rflags = (state.rflags & ~RFLAGS.status) | flags
         lazyKind = .none
