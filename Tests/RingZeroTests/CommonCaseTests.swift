@@ -240,6 +240,65 @@ import Testing
         #expect(o.faults.isEmpty && m.state[.rbx] & 0xFF == 1 && m.state[.rcx] & 0xFF == 0)
     }
 
+    /// VMXON whose operand is an absolute or RIP-relative address runs a handler of its own
+    /// that takes the displacement as the linear address (`ThreadedIndex.absoluteAddress`,
+    /// decided when the block is decoded). Each program agrees with the reference path, and
+    /// the forms that must not get that handler (a base, a negative displacement, FS) do not.
+    @Test func vmxonAtAnAbsoluteAddressAgreesWithTheFullSemantics() throws {
+        // vmxon [0x2000]; vmxon [rip + 0xff8] at 0x1000 (the same 0x2000); in 32-bit code, vmxon [0x2000].
+        let absolute = "f3 0f c7 34 25 00 20 00 00", ripRelative = "f3 0f c7 35 f8 0f 00 00", absolute32 = "f3 0f c7 35 00 20 00 00"
+        // vmxon [0xffffffff80002000] (sign-extended: canonical, but negative), vmxon fs:[0x1000].
+        let negative = "f3 0f c7 34 25 00 20 00 80", fsAbsolute = "64 f3 0f c7 34 25 00 10 00 00"
+        // The threaded index a block decoded from `hex` at 0x1000 gives its first Op.
+        func index(_ hex: String, _ mode: CodeMode) throws -> Int {
+            let machine = try makeMachine(hex)
+            var op = Op(handler: .invalidOpcode, address: 0x1000, length: 1, codeMode: mode)
+            machine.decodeOne(at: 0x1000, mode: mode, fastForms: true, direct: true, into: &op)
+            #expect(op.handler == .vmxon, "\(hex)")
+            return Int(ThreadedIndex.of(op))
+        }
+        #expect(try index(absolute, .bits64) == ThreadedIndex.vmxonAtAbsoluteAddress)
+        #expect(try index(ripRelative, .bits64) == ThreadedIndex.vmxonAtAbsoluteAddress)
+        #expect(try index(absolute32, .bits32) == ThreadedIndex.vmxonAtAbsoluteAddress)
+        #expect(try index(vmxon, .bits64) == Int(Handler.vmxon.rawValue))
+        #expect(try index(negative, .bits64) == Int(Handler.vmxon.rawValue))
+
+        // Entered (by each form: the RIP-relative one is right at 0x1000 only), left and
+        // entered again; then VMXON in VMX root (VMfailInvalid).
+        for form in [absolute, ripRelative] {
+            let (m, o) = try expectAgreement("entered by \(form)", [form, vmxoff, absolute, absolute, hlt], state: vmxReady())
+            #expect(o.faults.isEmpty && m.state.vmx.operation == .root && m.state.vmx.vmxonPointer == 0x3000 && status(m) == RFLAGS.CF)
+        }
+        // The region's checks and the faults, by the absolute form.
+        for (what, pointer, revision) in [("misaligned", "0830000000000000", nil), ("outside memory", "0000002000000000", nil),
+                                          ("wrong revision", nil, "04000000")] {
+            let (m, _) = try expectAgreement(what, [absolute, hlt], state: vmxReady()) { m in
+                if let pointer { m.load(bytes(pointer), at: 0x2000) }
+                if let revision { m.load(bytes(revision), at: 0x3000) }
+            }
+            #expect(m.state.vmx.operation == .none && status(m) == RFLAGS.CF, "\(what)")
+        }
+        let faults: [(String, String, (Machine) -> Void, ExceptionVector)] = [
+            ("unlocked", vmxReady(featureControl: "0x4"), { _ in }, .GP),
+            ("CR4.VMXE clear", vmxReady(), { $0.state.cr4 &= ~CR4.VMXE }, .UD),
+            ("A20M", vmxReady(), { $0.state.signals.a20m = true }, .GP),
+        ]
+        for (what, state, setup, vector) in faults {
+            let (m, o) = try expectAgreement(what, [absolute, hlt], state: state, setup: setup)
+            #expect(o.faults.map(\.vector) == [vector] && m.state.vmx.operation == .none, "\(what)")
+        }
+        // An operand past the end of memory (16 MiB): read as 0xFF bytes, VMfailInvalid.
+        let (outside, _) = try expectAgreement("operand outside memory", ["f3 0f c7 34 25 00 00 00 7f", hlt], state: vmxReady())
+        #expect(outside.state.vmx.operation == .none && status(outside) == RFLAGS.CF)
+        // The forms without the handler: a negative displacement (outside memory too) and FS
+        // with IA32_FS_BASE = 0x1000 (FS:0x1000 is 0x2000).
+        let (_, _) = try expectAgreement("negative displacement", [negative, hlt], state: vmxReady())
+        let (fs, _) = try expectAgreement("FS", [fsAbsolute, hlt], state: vmxReady()) { $0.setMSR(MSRIndex.IA32_FS_BASE, 0x1000) }
+        #expect(fs.state.vmx.operation == .root && fs.state.vmx.vmxonPointer == 0x3000)
+        // 32-bit protected mode: the same handler, its checks as the full semantics make them.
+        let (_, _) = try expectAgreement("32-bit", [absolute32, hlt], mode: .protected, state: vmxReady())
+    }
+
     @Test func controlRegisterRefusalsAreLeftToTheFullSemantics() throws {
         // mov cr4, rbx; mov cr2, rbx; mov cr8, rbx; mov cr0, rbx; mov cr3, rbx; mov rax, cr4;
         // mov rcx, cr8; clts; lmsw bx; lmsw [rsi]

@@ -50,8 +50,12 @@ enum ThreadedIndex {
     /// one handler runs both, the MSR instruction's without a dispatch of its own.
     static let movECXThenRDMSR = closing + ClosingJcc.allCases.count * 2 * fastForms
     static let movECXThenWRMSR = movECXThenRDMSR + 1
+    /// VMXON whose operand's linear address is its displacement, known valid when the block
+    /// was decoded (`absoluteAddress`): no base, index or FS/GS base to add, inside the
+    /// address size, canonical. `vmxon [rel ptr]`, as VMX-enable code writes it.
+    static let vmxonAtAbsoluteAddress = movECXThenWRMSR + 1
     /// The end marker after every cached block's Ops (`decodeBlock`): it returns to the loop.
-    static let blockEnd = movECXThenWRMSR + 1
+    static let blockEnd = vmxonAtAbsoluteAddress + 1
     static let count = blockEnd + 1
 
     /// The index for an Op decoded right after `previous` in the same block, when the pair
@@ -71,10 +75,24 @@ enum ThreadedIndex {
     @inline(__always)
     static func of(_ op: Op, closing jcc: ClosingJcc? = nil) -> UInt8 {
         let handler = op.handler
+        if handler == .vmxon && absoluteAddress(op) != nil { return UInt8(vmxonAtAbsoluteAddress) }
         guard handler.isFast && handler != .jccNear else { return handler.rawValue }
         let wide = op.size == 8
         if let jcc, handler.setsLoopCondition { return UInt8(closing(form(handler), jcc, wide: wide)) }
         return wide ? handler.rawValue : UInt8(narrow + form(handler))
+    }
+
+    /// The linear address of `op`'s memory operand when it is the displacement alone, the
+    /// same wherever the Op runs: neither base nor index, no FS or GS base, and a displacement
+    /// that the address size does not cut and that is canonical (the checks
+    /// `canonicalLinearAddress` would make); else nil.
+    @inline(__always)
+    static func absoluteAddress(_ op: Op) -> UInt64? {
+        guard op.memBase == Op.noRegister && op.memIndex == Op.noRegister && op.segment < SegmentOverride.fs.rawValue,
+              op.disp >= 0 else { return nil }
+        let address = UInt64(op.disp)
+        let fitsSize = op.addressSize == 8 || address >> (UInt64(op.addressSize) * 8) == 0
+        return fitsSize && address >> 47 == 0 ? address : nil
     }
 
     /// A fast form's place among them, 0 for `addRR`.
@@ -122,6 +140,7 @@ extension Machine {
         }
         (table + ThreadedIndex.movECXThenRDMSR).initialize(to: { Machine.movECXThen($0, $1, $2, .rdmsr) })
         (table + ThreadedIndex.movECXThenWRMSR).initialize(to: { Machine.movECXThen($0, $1, $2, .wrmsr) })
+        (table + ThreadedIndex.vmxonAtAbsoluteAddress).initialize(to: { Machine.commonCase($0, $1, $2, .vmxon, absolute: true) })
         (table + ThreadedIndex.blockEnd).initialize(to: { _, _, _ in ThreadedStatus.next.rawValue })
         return table
     }()
@@ -313,7 +332,8 @@ extension Machine {
     /// Anything else goes to the generic handler, outlined (`inFull`), which runs the
     /// instruction in full.
     @inline(__always)
-    private static func commonCase(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ handler: Handler) -> UInt8 {
+    private static func commonCase(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ handler: Handler,
+                                   absolute: Bool = false) -> UInt8 {
         assert(!m.hooks.isActive, "the shortcuts leave hooks to the full semantics")
         let done = switch handler {
         case .movToCR: m.movToCRCommonCase(op)
@@ -322,7 +342,7 @@ extension Machine {
         case .lmsw: m.lmswCommonCase(op)
         case .rdmsr: m.rdmsrCommonCase(op)
         case .wrmsr: m.wrmsrCommonCase(op)
-        case .vmxon: m.vmxonCommonCase(op)
+        case .vmxon: m.vmxonCommonCase(op, absolute: absolute)
         case .vmxoff: m.vmxoffCommonCase(op)
         default: false
         }

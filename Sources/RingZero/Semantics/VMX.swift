@@ -129,7 +129,10 @@ extension Machine {
     /// item 30). No hook needs telling: the threaded loop runs only while none is registered.
     /// The tests before the operand are made once and remembered (`MachineCore.vmxonReady`)
     /// until something that can change their answer runs.
-    @inline(__always) func vmxonCommonCase(_ op: UnsafePointer<Op>) -> Bool {
+    ///
+    /// `absolute`: the operand's linear address is its displacement, checked when the block
+    /// was decoded (`ThreadedIndex.absoluteAddress`).
+    @inline(__always) func vmxonCommonCase(_ op: UnsafePointer<Op>, absolute: Bool = false) -> Bool {
         guard state.vmx.operation == .none else { return false }
         if !core.pointee.vmxonReady {
             guard vmxonChecksBeforeOperand else { return false }
@@ -137,9 +140,15 @@ extension Machine {
         }
         assert(vmxonChecksBeforeOperand, "vmxonReady was not cleared after a change of what VMXON tests")
         // No FS or GS base to look up, and both reads inside memory: no call on this path.
-        guard op.pointee.segment < SegmentOverride.fs.rawValue,
-              let address = canonicalLinearAddress(op),
-              let pointer = memory.readInside(address, 8), vmxonPointerValid(pointer),
+        let address: UInt64
+        if absolute {
+            address = UInt64(bitPattern: op.pointee.disp)
+            assert(address == canonicalLinearAddress(op), "an absolute VMXON operand's address changed")
+        } else {
+            guard op.pointee.segment < SegmentOverride.fs.rawValue, let linear = canonicalLinearAddress(op) else { return false }
+            address = linear
+        }
+        guard let pointer = memory.readInside(address, 8), vmxonPointerValid(pointer),
               let revision = memory.readInside(pointer, 4), vmxonRevisionValid(revision) else { return false }
         enterVMXRootOperation(vmxonPointer: pointer)
         return true
