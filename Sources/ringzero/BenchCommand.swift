@@ -66,7 +66,7 @@ struct BenchCommand: ParsableCommand {
         for w in workload.isEmpty ? Workload.standard : workload {
             // VMXON is #UD on a processor without VMX: W4 has nothing to measure there.
             if w == .vmx && !options.profile.hasVMX {
-                FileHandle.standardError.write(Data("ringzero: skipping \(w.rawValue): profile \(options.profile.name) has no VMX\n".utf8))
+                emitError("ringzero: skipping \(w.rawValue): profile \(options.profile.name) has no VMX\n")
                 continue
             }
             do {

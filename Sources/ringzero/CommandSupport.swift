@@ -12,11 +12,13 @@ struct Number: ExpressibleByArgument {
     init?(argument: String) {
         text = argument
         let lower = argument.lowercased()
+        // Digits only: `UInt64(_:radix:)` alone also takes a sign ("0x+10", "+16").
         if lower.hasPrefix("0x") {
-            guard lower.count > 2, let v = UInt64(lower.dropFirst(2), radix: 16) else { return nil }
+            let digits = lower.dropFirst(2)
+            guard !digits.isEmpty, digits.allSatisfy(\.isHexDigit), let v = UInt64(digits, radix: 16) else { return nil }
             value = v
         } else {
-            guard let v = UInt64(lower) else { return nil }
+            guard !lower.isEmpty, lower.allSatisfy(\.isASCII), lower.allSatisfy(\.isNumber), let v = UInt64(lower) else { return nil }
             value = v
         }
     }
@@ -62,31 +64,52 @@ enum ExitStatus {
     static let software: Int32 = 70
 }
 
+/// `text` on one line: line breaks and other control characters (which a message may quote
+/// from its input: a JSON key, a path) written as escapes.
+func oneLine(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 || scalar.value == 0x7F { out += String(format: "\\u{%X}", scalar.value) } else { out.unicodeScalars.append(scalar) }
+        }
+    }
+    return out
+}
+
 /// Print one line naming the problem and exit with `status`.
 func fail(_ message: String, status: Int32) -> ExitCode {
-    FileHandle.standardError.write(Data("ringzero: \(message)\n".utf8))
+    emitError("ringzero: \(oneLine(message))\n")
     return ExitCode(status)
 }
 
-/// Read a whole input file, or fail with status 66.
-func readInput(_ path: String, what: String) throws -> [UInt8] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw fail("cannot read \(what) \(path): no such file", status: ExitStatus.noInput)
+/// The most a JSON input (a state file, a profile, the gate file) may hold: enough for a state
+/// file that spells out a 64 MiB guest in hex; larger regions belong in a `file` entry.
+let jsonInputLimit = 256 << 20
+
+/// Read a whole input file of at most `limit` bytes, or fail: status 66 when it cannot be
+/// read, 65 when it is larger than the limit (what the limit is, `tooLarge`, says).
+func readInput(_ path: String, what: String, limit: Int, tooLarge: String) throws -> [UInt8] {
+    do throws(InputFile.Failure) {
+        return try InputFile.read(path, limit: limit)
+    } catch {
+        switch error {
+        case .missing:
+            throw fail("cannot read \(what) \(path): no such file", status: ExitStatus.noInput)
+        case .unreadable(let reason):
+            throw fail("cannot read \(what) \(path): \(reason)", status: ExitStatus.noInput)
+        case .tooLarge(let limit):
+            throw fail("\(what) \(path) is larger than \(tooLarge) (\(InputFile.describe(limit)))", status: ExitStatus.dataError)
+        }
     }
-    // Read through a handle to the end rather than by the size `stat` reports, which is 0
-    // for a pipe (`--state <(...)`, /dev/stdin).
-    guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path),
-          let data = try? handle.readToEnd() ?? Data() else {
-        throw fail("cannot read \(what) \(path)", status: ExitStatus.noInput)
-    }
-    try? handle.close()
-    return [UInt8](data)
 }
 
 /// Parse a JSON input file, or fail with status 65 naming the file.
 func readJSON(_ path: String, what: String) throws -> JSONValue {
-    let bytes = try readInput(path, what: what)
+    let bytes = try readInput(path, what: what, limit: jsonInputLimit, tooLarge: "a JSON input may be")
     guard let text = String(validating: bytes, as: UTF8.self) else {
         throw fail("\(what) \(path): not UTF-8 text", status: ExitStatus.dataError)
     }
@@ -112,7 +135,4 @@ func loadProfile(_ argument: String) throws -> CPUProfile {
     }
 }
 
-/// Write to standard output in one piece.
-func emit(_ text: String) {
-    FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
-}
+

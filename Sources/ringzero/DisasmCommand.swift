@@ -16,8 +16,11 @@ struct DisasmCommand: ParsableCommand {
     @Option(name: .customLong("load-address"), help: "Address of the first byte.")
     var loadAddress: Number = Number(argument: "0x1000")!
 
+    /// The most a listing reads: 64 MiB of code is millions of lines.
+    private var disasmLimit: Int { 64 << 20 }
+
     func run() throws {
-        let bytes = try readInput(blob, what: "blob")
+        let bytes = try readInput(blob, what: "blob", limit: disasmLimit, tooLarge: "disasm reads")
         let decoder: Decoder
         do {
             decoder = try Decoder()

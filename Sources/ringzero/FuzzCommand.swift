@@ -132,13 +132,13 @@ struct FuzzCommand: ParsableCommand {
         while group.wait(timeout: .now() + .milliseconds(500)) == .timedOut {
             let line = campaign.progress(since: start)
             if terminal {
-                FileHandle.standardError.write(Data(("\r" + line + "   ").utf8))
+                emitError("\r" + line + "   ")
             } else if Date().timeIntervalSince(lastPlain) >= 5 {
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                emitError(line + "\n")
                 lastPlain = Date()
             }
         }
-        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if terminal { emitError("\n") }
 
         let found = campaign.violations
         var lines = [campaign.progress(since: start)]

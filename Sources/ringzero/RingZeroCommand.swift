@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 
 @main
@@ -16,4 +17,27 @@ struct RingZeroCommand: ParsableCommand {
         """,
         subcommands: [RunCommand.self, DisasmCommand.self, ProfilesCommand.self, BenchCommand.self, FuzzCommand.self]
     )
+
+    /// The argument parser's own entry point, but for its errors: a bad command line gets one
+    /// line on standard error, as every other error does, instead of the message and a usage
+    /// summary; `--help` and the subcommands' own failures are unchanged.
+    static func main() {
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            let status = exitCode(for: error)
+            // --help, --version: printed and exit 0 by the parser.
+            if status == .success { exit(withError: error) }
+            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "bad command line"
+            emitError("ringzero: \(oneLine(message)) (ringzero help for usage)\n")
+            Foundation.exit(status.rawValue)
+        }
+        do {
+            var command = command
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

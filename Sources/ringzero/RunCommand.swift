@@ -48,7 +48,8 @@ struct RunCommand: ParsableCommand {
     var format: OutputFormat = .text
 
     func run() throws {
-        let bytes = try readInput(blob, what: "blob")
+        // A blob larger than guest memory cannot be loaded: read no more than fits.
+        let bytes = try readInput(blob, what: "blob", limit: Int(clamping: memory.value), tooLarge: "guest memory")
         let profile = try loadProfile(self.profile)
         var stateJSON: JSONValue?
         var stateDirectory = "."
@@ -78,7 +79,7 @@ struct RunCommand: ParsableCommand {
         let outcome: RunOutcome
         if trace {
             outcome = machine.runTraced(options) { record in
-                FileHandle.standardError.write(Data((record.line + "\n").utf8))
+                emitError(record.line + "\n")
             }
         } else {
             outcome = machine.run(options)

@@ -129,6 +129,58 @@ import RingZero
         #expect(fromPipe.status == 0 && fromPipe.stdout == fromFile.stdout, "stderr: \(fromPipe.stderr)")
     }
 
+    /// Standard output that cannot be written (a full disk): one line on standard error and
+    /// exit 70, not a trap; standard error that cannot be written changes no exit status.
+    @Test func outputThatCannotBeWrittenIs70() throws {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["run", example]
+        process.currentDirectoryURL = packageRoot
+        let err = Pipe()
+        process.standardOutput = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        process.standardError = err
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 70 && process.terminationReason == .exit, "stderr: \(stderr)")
+        #expect(stderr.hasPrefix("ringzero: cannot write standard output") && stderr.split(separator: "\n").count == 1)
+
+        let quiet = Process()
+        quiet.executableURL = Self.executable
+        quiet.arguments = ["run", "/nonexistent/blob.bin"]
+        quiet.standardError = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        try quiet.run()
+        quiet.waitUntilExit()
+        #expect(quiet.terminationStatus == 66 && quiet.terminationReason == .exit)
+    }
+
+    /// Errors stay on one line whatever they quote: a key with a line break in it, a bad
+    /// command line (the argument parser's message alone, no usage summary).
+    @Test func errorsStayOnOneLine() throws {
+        // The key is "fo", a line feed (the JSON escape), "o".
+        let newline = try temporaryFile(Array(#"{"fo\no": 1}"#.utf8), suffix: ".json")
+        let r = try ringzero(["run", example, "--state", newline])
+        expectError(r, status: 65, mentioning: "fo\\no")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        for arguments in [["run", example, "--frob"], ["run"], ["run", example, "--mode", "x"], ["frob"]] {
+            let bad = try ringzero(arguments)
+            expectError(bad, status: 64, mentioning: "ringzero:")
+            #expect(bad.stderr.split(separator: "\n").count == 1 && bad.stderr.hasPrefix("ringzero: "), "\(arguments): \(bad.stderr)")
+        }
+    }
+
+    /// An input larger than it may be is refused after reading one byte past the limit, so
+    /// an endless one (/dev/zero) is refused too: a blob past guest memory, a memory region
+    /// past the end of guest memory. Signed hex is malformed.
+    @Test func oversizedInputsAreRefused() throws {
+        expectError(try ringzero(["run", "/dev/zero", "--memory", "64K"]), status: 65, mentioning: "larger than guest memory")
+        let region = try temporaryFile(Array(#"{"memory": [{"address": "0xf000", "file": "/dev/zero"}]}"#.utf8), suffix: ".json")
+        expectError(try ringzero(["run", example, "--memory", "64K", "--state", region]), status: 65, mentioning: "does not fit")
+        let signed = try temporaryFile(Array(#"{"registers": {"rax": "0x+f"}}"#.utf8), suffix: ".json")
+        expectError(try ringzero(["run", example, "--state", signed]), status: 65, mentioning: "registers.rax")
+        expectError(try ringzero(["run", example, "--load-address", "0x+1000"]), status: 64, mentioning: "0x+1000")
+    }
+
     @Test func missingFileIs66() throws {
         let r = try ringzero(["run", "/nonexistent/blob.bin"])
         expectError(r, status: 66, mentioning: "/nonexistent/blob.bin")

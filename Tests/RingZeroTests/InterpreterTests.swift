@@ -99,6 +99,32 @@ import Testing
         #expect(o.reason == .end && o.faults.isEmpty && m.instructionCount == 3)
     }
 
+    /// A loop that stores into its own page on every turn (a counter kept beside the code, as
+    /// boot code keeps its variables) drops the page's blocks each time; after
+    /// `CodeRewrites.threshold` times the page runs uncached, one instruction decoded afresh
+    /// at a time, with every result and count the reference path gives; a restore caches
+    /// every page again.
+    @Test func codeThatKeepsRewritingItsPageRunsUncached() throws {
+        // mov ecx, 1000; l: inc dword [rip+counter]; dec ecx; jnz l; hlt; counter: dd 0
+        let code = "b9 e8 03 00 00 ff 05 05 00 00 00 ff c9 75 f6 f4 00 00 00 00"
+        let (fast, a) = try run(code)
+        let (reference, b) = try run(code, options: RunOptions(referencePath: true))
+        #expect(a == b && a.reason == .hlt)
+        #expect(fast.state == reference.state && fast.instructionCount == reference.instructionCount
+                && fast.cycleCount == reference.cycleCount)
+        for form in 0..<fast.costs.names.count { #expect(fast.retiredByForm[form] == reference.retiredByForm[form]) }
+        #expect(fast.memory.peek(0x1010, count: 4) == [0xE8, 0x03, 0, 0])
+        #expect(fast.core.pointee.codeRewrites.runsUncached(0x1000))
+        // The same loop run once more from a snapshot: cached again at the start.
+        let machine = try makeMachine(code)
+        let start = machine.snapshot()
+        _ = machine.run()
+        #expect(machine.core.pointee.codeRewrites.runsUncached(0x1000))
+        try machine.restore(start)
+        #expect(!machine.core.pointee.codeRewrites.runsUncached(0x1000))
+        #expect(machine.run() == a && machine.state == fast.state)
+    }
+
     @Test func referencePathMatchesFastPath() throws {
         let code = "48 c7 c1 10 00 00 00 48 01 c8 48 ff c9 75 f8 f4"
         let (fast, a) = try run(code)

@@ -12,6 +12,19 @@ import Testing
         #expect(try MachineSetup.hexBytes("0f\u{00A0}01", "m") == [0x0F, 0x01])
     }
 
+    /// A key repeated in an object is an error, however many keys lie between (the check is
+    /// a set of the keys seen, not a search of them), and the message names the key.
+    @Test func duplicateKeysAreFoundAnywhere() {
+        let keys = (0..<1000).map { "\"k\($0)\": \($0)" }.joined(separator: ", ")
+        #expect(throws: (any Error).self) { try JSONValue.parse("{\(keys), \"k0\": 1}") }
+        do {
+            _ = try JSONValue.parse("{\(keys), \"k500\": 1}")
+        } catch {
+            #expect("\(error)".contains("duplicate key \"k500\""))
+        }
+        #expect((try? JSONValue.parse("{\(keys)}")) != nil)
+    }
+
     @Test func malformedHexIsAnErrorNamingThePath() {
         for bad in ["0", "0g", "+1", "0x01", "zz", "0f\u{00A0}1", "é0"] {
             do {

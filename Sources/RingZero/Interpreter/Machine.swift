@@ -193,8 +193,11 @@ public final class Machine {
         return ok
     }
 
-    func consumeCodeWrites() {
+    /// Drop the blocks of the code pages stores have reached; `byGuest`: the stores were the
+    /// guest's (not `load`'s), and count towards running those pages uncached.
+    func consumeCodeWrites(byGuest: Bool = false) {
         if memory.codeWritten {
+            if byGuest { core.pointee.codeRewrites.note(memory.writtenCodePages) }
             cache.invalidate(pages: memory.writtenCodePages)
             memory.writtenCodePages.removeAll(keepingCapacity: true)
             memory.codeWritten = false
@@ -285,6 +288,8 @@ struct MachineCore {
     /// The block the threaded loop runs, when it ends in a Jcc back to its own start: that
     /// Jcc runs it again itself (`ThreadedHandlers.closeBlock`).
     var selfLoop = SelfLoop()
+    /// Pages whose code guest stores keep rewriting, which run uncached (`CodeRewrites`).
+    var codeRewrites = CodeRewrites()
     /// `Machine.threadedHandlers`, where the threaded loop and `decodeBlock` find it without a
     /// lazy global's check (a handler jumps to the next Op's `entry`).
     let threadedTable = Machine.threadedHandlers

@@ -76,6 +76,18 @@ extension Machine {
             let block: OpCache.Block
             if let cached = cache.block(at: state.rip, mode: mode) {
                 block = cached
+            } else if core.pointee.codeRewrites.runsUncached(state.rip) {
+                // A page its own stores keep rewriting: one instruction, decoded afresh as the
+                // reference path decodes it, and not cached (`CodeRewrites`).
+                let slot = core.pointee.decodeSlot
+                decodeOne(at: state.rip, mode: mode, fastForms: false, direct: decodesCommonFormsDirectly, into: &slot.pointee)
+                if hookStops(before: slot) { return finish(.hook) }
+                state.rip = slot.pointee.nextAddress
+                core.pointee.codeRewrites.stepped()
+                if case .stop(let exit) = step(slot, options, &faults) {
+                    return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
+                }
+                continue
             } else {
                 block = decodeBlock(at: state.rip, mode: mode)
             }
@@ -156,7 +168,7 @@ extension Machine {
         cycleCount &+= UInt64(op.pointee.cost)
         retiredByForm[Int(op.pointee.form)] &+= 1
         if memory.codeWritten {
-            consumeCodeWrites()
+            consumeCodeWrites(byGuest: true)
             return .nextBlock
         }
         return .next

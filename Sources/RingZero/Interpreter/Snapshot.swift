@@ -63,6 +63,7 @@ extension Machine {
               snapshot.retiredByForm.count == costs.names.count
         else { throw MachineError.snapshotMismatch }
         consumeCodeWrites()
+        core.pointee.codeRewrites.forget()
         let incremental = snapshot.owner == identity && snapshot.serial == baselineSerial
         let pages = incremental ? memory.dirtyPages : memory.touchedPages(or: snapshot.memory)
         let stale = memory.restore(pages, from: snapshot.memory)

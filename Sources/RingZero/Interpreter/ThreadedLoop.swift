@@ -111,7 +111,7 @@ extension Machine {
             retiredByForm[Int(CostForm.branchTaken.rawValue)] &-= 1
         }
         if status == ThreadedStatus.codeWritten.rawValue {
-            consumeCodeWrites()
+            consumeCodeWrites(byGuest: true)
             return (.nextBlock, false)
         }
         // This one did not retire either (HLT, a stop that retires, is counted by `takeStop`).

@@ -19,7 +19,9 @@ enum Field {
         switch value {
         case .string(let s):
             let lower = s.lowercased()
-            guard lower.hasPrefix("0x"), lower.count > 2, lower.count <= 18, let v = UInt64(lower.dropFirst(2), radix: 16) else {
+            // Hex digits only: `UInt64(_:radix:)` alone also takes a sign ("0x+f").
+            guard lower.hasPrefix("0x"), lower.count > 2, lower.count <= 18, lower.dropFirst(2).allSatisfy(\.isHexDigit),
+                  let v = UInt64(lower.dropFirst(2), radix: 16) else {
                 throw InputError("\(path): malformed hex value \"\(s)\" (expected 0x followed by 1-16 hex digits)")
             }
             return v

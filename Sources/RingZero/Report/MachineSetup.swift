@@ -218,10 +218,20 @@ public struct MachineSetup: Sendable {
             case (nil, let file?):
                 let name = try Field.string(file, "\(path).file")
                 let url = name.hasPrefix("/") ? URL(fileURLWithPath: name) : URL(fileURLWithPath: stateDirectory).appendingPathComponent(name)
-                guard let data = try? Data(contentsOf: url) else {
-                    throw InputError("\(path).file: cannot read \(url.path)", kind: .unreadable)
+                // No more than fits in guest memory from `address` on.
+                let room = address < machine.memory.size ? machine.memory.size - address : 0
+                do throws(InputFile.Failure) {
+                    bytes = try InputFile.read(url.path, limit: Int(clamping: room))
+                } catch {
+                    switch error {
+                    case .tooLarge:
+                        throw InputError("\(path): \(url.path) does not fit in guest memory at 0x\(String(address, radix: 16))")
+                    case .missing:
+                        throw InputError("\(path).file: cannot read \(url.path): no such file", kind: .unreadable)
+                    case .unreadable(let reason):
+                        throw InputError("\(path).file: cannot read \(url.path): \(reason)", kind: .unreadable)
+                    }
                 }
-                bytes = [UInt8](data)
             default:
                 throw InputError("\(path): give exactly one of \"hex\" or \"file\"")
             }

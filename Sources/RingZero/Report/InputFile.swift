@@ -1,0 +1,51 @@
+import Foundation
+
+/// Reading a whole input file (a blob, a state file, a profile, a memory region) with a bound
+/// on its size: read(2) to the end, so that a pipe or a device, whose size `stat` reports as
+/// 0, is read like a file, and stopping one byte past `limit`, so that `/dev/zero` or a
+/// many-gigabyte file is refused without being held in memory.
+public enum InputFile {
+    public enum Failure: Error, Sendable, Equatable {
+        /// No such file.
+        case missing
+        /// A directory, or a file that cannot be opened or read: the system's reason.
+        case unreadable(String)
+        /// More than the limit of bytes.
+        case tooLarge(limit: Int)
+    }
+
+    /// The bytes of the file at `path`, at most `limit` of them.
+    public static func read(_ path: String, limit: Int) throws(Failure) -> [UInt8] {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            if errno == ENOENT { throw .missing }
+            throw .unreadable(String(cString: strerror(errno)))
+        }
+        if status.st_mode & S_IFMT == S_IFDIR { throw .unreadable("a directory") }
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw .unreadable(String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        // A regular file's size is a good first guess; a pipe's is 0.
+        bytes.reserveCapacity(min(Int(max(status.st_size, 0)), limit) + 1)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress!, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(String(cString: strerror(errno)))
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+            if bytes.count > limit { throw .tooLarge(limit: limit) }
+        }
+    }
+
+    /// A byte count as people read it: "16 MiB", "4 KiB", "100 bytes".
+    public static func describe(_ count: Int) -> String {
+        if count >= 1 << 30 && count % (1 << 30) == 0 { return "\(count >> 30) GiB" }
+        if count >= 1 << 20 && count % (1 << 20) == 0 { return "\(count >> 20) MiB" }
+        if count >= 1 << 10 && count % (1 << 10) == 0 { return "\(count >> 10) KiB" }
+        return "\(count) bytes"
+    }
+}
