@@ -45,6 +45,8 @@ struct CodeRewrites {
     /// Cache every page again (after `patience` steps, and at a snapshot restore, which
     /// starts the guest's code over).
     mutating func forget() {
+        // A restore calls this for every fuzz case: nothing to do, as a rule.
+        if counts.isEmpty && uncachedSteps == 0 { return }
         counts.removeAll(keepingCapacity: true)
         uncachedPages.removeAll(keepingCapacity: true)
         uncachedSteps = 0
