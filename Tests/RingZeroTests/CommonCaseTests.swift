@@ -53,6 +53,20 @@ import Testing
         return (fast, a)
     }
 
+    /// VMXON by `form` (its operand naming the pointer at 0x2000) where the VMXON region fails
+    /// one check after another: VMfailInvalid each time, on both paths alike.
+    func expectRegionChecks(_ form: String) throws {
+        for (what, pointer, revision) in [("misaligned", "0830000000000000", nil), ("outside memory", "0000002000000000", nil),
+                                          ("at 4 GiB, outside memory", "0000000001000000", nil), ("wrong revision", nil, "04000000"),
+                                          ("revision bit 31", nil, "ffffffff")] {
+            let (m, _) = try expectAgreement(what, [form, hlt], state: vmxReady()) { m in
+                if let pointer { m.load(bytes(pointer), at: 0x2000) }
+                if let revision { m.load(bytes(revision), at: 0x3000) }
+            }
+            #expect(m.state.vmx.operation == .none && status(m) == RFLAGS.CF, "\(form): \(what)")
+        }
+    }
+
     @Test func wrmsrRefusalsAreLeftToTheFullSemantics() throws {
         let fc = MSRIndex.IA32_FEATURE_CONTROL
         // Priced as a plain WRMSR, so the shortcut may take it (the built-in table prices it
@@ -154,15 +168,7 @@ import Testing
         }
         #expect(misaligned.state.vmx.operation == .none && status(misaligned) == RFLAGS.CF)
         // The VMXON region's checks: VMfailInvalid each.
-        for (what, pointer, revision) in [("misaligned", "0830000000000000", nil), ("outside memory", "0000002000000000", nil),
-                                          ("at 4 GiB, outside memory", "0000000001000000", nil), ("wrong revision", nil, "04000000"),
-                                          ("revision bit 31", nil, "ffffffff")] {
-            let (m, _) = try expectAgreement(what, [vmxon, hlt], state: vmxReady()) { m in
-                if let pointer { m.load(bytes(pointer), at: 0x2000) }
-                if let revision { m.load(bytes(revision), at: 0x3000) }
-            }
-            #expect(m.state.vmx.operation == .none && status(m) == RFLAGS.CF, "\(what)")
-        }
+        try expectRegionChecks(vmxon)
         // The faults, each a check the shortcut makes before the full semantics do.
         let faults: [(String, String, (Machine) -> Void, ExceptionVector)] = [
             ("unlocked", vmxReady(featureControl: "0x4"), { _ in }, .GP),
@@ -270,14 +276,7 @@ import Testing
             #expect(o.faults.isEmpty && m.state.vmx.operation == .root && m.state.vmx.vmxonPointer == 0x3000 && status(m) == RFLAGS.CF)
         }
         // The region's checks and the faults, by the absolute form.
-        for (what, pointer, revision) in [("misaligned", "0830000000000000", nil), ("outside memory", "0000002000000000", nil),
-                                          ("wrong revision", nil, "04000000")] {
-            let (m, _) = try expectAgreement(what, [absolute, hlt], state: vmxReady()) { m in
-                if let pointer { m.load(bytes(pointer), at: 0x2000) }
-                if let revision { m.load(bytes(revision), at: 0x3000) }
-            }
-            #expect(m.state.vmx.operation == .none && status(m) == RFLAGS.CF, "\(what)")
-        }
+        try expectRegionChecks(absolute)
         let faults: [(String, String, (Machine) -> Void, ExceptionVector)] = [
             ("unlocked", vmxReady(featureControl: "0x4"), { _ in }, .GP),
             ("CR4.VMXE clear", vmxReady(), { $0.state.cr4 &= ~CR4.VMXE }, .UD),

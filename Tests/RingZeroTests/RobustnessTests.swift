@@ -237,6 +237,23 @@ import Testing
         }
     }
 
+    /// The generated table of the fast forms' threaded handlers (ThreadedVariants.swift, by
+    /// Scripts/generate-threaded-variants.sh) names every fast form with a width, each with its
+    /// own form, and gives loop-closing variants exactly to `Handler.setsLoopCondition`.
+    @Test func threadedVariantsCoverEveryFastForm() throws {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("Sources/RingZero/Interpreter/ThreadedVariants.swift"),
+                              encoding: .utf8)
+        let fastForms = Handler.allCases.filter { $0.isFast && $0 != .jccNear }
+        #expect(fastForms.count == ThreadedIndex.fastForms)
+        for form in fastForms {
+            #expect(text.contains("case .\(form): switch variant {"), "\(form)")
+            #expect(text.contains("case .wide: { Machine.fast($0, $1, $2, .\(form), true) }"), "\(form)")
+            #expect(text.contains("case .narrow: { Machine.fast($0, $1, $2, .\(form), false) }"), "\(form)")
+            let closes = text.contains("{ Machine.closing($0, $1, $2, .\(form), true, .notZero) }")
+            #expect(closes == form.setsLoopCondition, "\(form)")
+        }
+    }
+
     /// Loops the threaded loop's variants run differently: a self-loop closed by JZ
     /// (`ClosingJcc.zero`), a `mov ecx, imm32; rdmsr` pair taking the full path inside a
     /// self-loop (IA32_TIME_STAMP_COUNTER reads the counters, so the turns so far must be

@@ -157,126 +157,7 @@ extension Machine {
     /// The places of a fast form in the table (`ThreadedIndex`).
     enum FastVariant { case wide, narrow, closing(ClosingJcc, wide: Bool) }
 
-    /// A fast form's threaded handler for `variant`: 64- or 32-bit, and for the forms that can
-    /// close a loop (`Handler.setsLoopCondition`), 64- or 32-bit running the closing Jcc too,
-    /// one per kind of condition. The others never get a closing index (`ThreadedIndex.of`).
-    private static func fastVariant(_ handler: Handler, _ variant: FastVariant) -> ThreadedHandler {
-        switch handler {
-        case .addRR: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .addRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .addRR, false) }
-            case .closing: { _, _, _ in preconditionFailure("\(Handler.addRR) never closes a loop") }
-        }
-        case .addRI: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .addRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .addRI, false) }
-            case .closing: { _, _, _ in preconditionFailure("\(Handler.addRI) never closes a loop") }
-        }
-        case .subRR: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .subRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .subRR, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .subRR, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .subRR, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, $2, .subRR, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, $2, .subRR, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, $2, .subRR, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, $2, .subRR, false, .other) }
-        }
-        case .subRI: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .subRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .subRI, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .subRI, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .subRI, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, $2, .subRI, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, $2, .subRI, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, $2, .subRI, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, $2, .subRI, false, .other) }
-        }
-        case .andRR: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .andRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .andRR, false) }
-            case .closing: { _, _, _ in preconditionFailure("\(Handler.andRR) never closes a loop") }
-        }
-        case .andRI: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .andRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .andRI, false) }
-            case .closing: { _, _, _ in preconditionFailure("\(Handler.andRI) never closes a loop") }
-        }
-        case .orRR: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .orRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .orRR, false) }
-            case .closing: { _, _, _ in preconditionFailure("\(Handler.orRR) never closes a loop") }
-        }
-        case .orRI: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .orRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .orRI, false) }
-            case .closing: { _, _, _ in preconditionFailure("\(Handler.orRI) never closes a loop") }
-        }
-        case .xorRR: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .xorRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .xorRR, false) }
-            case .closing: { _, _, _ in preconditionFailure("\(Handler.xorRR) never closes a loop") }
-        }
-        case .xorRI: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .xorRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .xorRI, false) }
-            case .closing: { _, _, _ in preconditionFailure("\(Handler.xorRI) never closes a loop") }
-        }
-        case .cmpRR: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .cmpRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .cmpRR, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .cmpRR, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .cmpRR, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, $2, .cmpRR, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, $2, .cmpRR, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, $2, .cmpRR, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, $2, .cmpRR, false, .other) }
-        }
-        case .cmpRI: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .cmpRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .cmpRI, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .cmpRI, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .cmpRI, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, $2, .cmpRI, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, $2, .cmpRI, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, $2, .cmpRI, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, $2, .cmpRI, false, .other) }
-        }
-        case .testRR: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .testRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .testRR, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .testRR, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .testRR, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, $2, .testRR, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, $2, .testRR, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, $2, .testRR, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, $2, .testRR, false, .other) }
-        }
-        case .testRI: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .testRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .testRI, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .testRI, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .testRI, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, $2, .testRI, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, $2, .testRI, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, $2, .testRI, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, $2, .testRI, false, .other) }
-        }
-        case .movRR: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .movRR, true) }; case .narrow: { Machine.fast($0, $1, $2, .movRR, false) }
-            case .closing: { _, _, _ in preconditionFailure("\(Handler.movRR) never closes a loop") }
-        }
-        case .movRI: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .movRI, true) }; case .narrow: { Machine.fast($0, $1, $2, .movRI, false) }
-            case .closing: { _, _, _ in preconditionFailure("\(Handler.movRI) never closes a loop") }
-        }
-        case .incR: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .incR, true) }; case .narrow: { Machine.fast($0, $1, $2, .incR, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .incR, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .incR, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, $2, .incR, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, $2, .incR, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, $2, .incR, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, $2, .incR, false, .other) }
-        }
-        case .decR: switch variant {
-            case .wide: { Machine.fast($0, $1, $2, .decR, true) }; case .narrow: { Machine.fast($0, $1, $2, .decR, false) }
-            case .closing(.notZero, true): { Machine.closing($0, $1, $2, .decR, true, .notZero) }
-            case .closing(.notZero, false): { Machine.closing($0, $1, $2, .decR, false, .notZero) }
-            case .closing(.zero, true): { Machine.closing($0, $1, $2, .decR, true, .zero) }
-            case .closing(.zero, false): { Machine.closing($0, $1, $2, .decR, false, .zero) }
-            case .closing(.other, true): { Machine.closing($0, $1, $2, .decR, true, .other) }
-            case .closing(.other, false): { Machine.closing($0, $1, $2, .decR, false, .other) }
-        }
-        default: preconditionFailure("\(handler) is no fast form with a width")
-        }
-    }
+    // `fastVariant`, the fast forms' handlers, is generated: ThreadedVariants.swift.
 
     /// Each case names its handler once: the mission's instructions straight to their
     /// semantics, the rest through `execute` (the fast forms are in `fastVariant`).
@@ -298,7 +179,7 @@ extension Machine {
     /// A fast form of width `wide`: it cannot fault or stop, and the loop counted it by form
     /// on entering the block.
     @inline(__always)
-    private static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ handler: Handler, _ wide: Bool) -> UInt8 {
+    static func fast(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ handler: Handler, _ wide: Bool) -> UInt8 {
         FastCore(core: core).executeFast(handler, op, wide: wide)
         return next(op, m, core)
     }
@@ -307,7 +188,7 @@ extension Machine {
     /// which it runs itself: one dispatch fewer per loop iteration, decided when the block
     /// was decoded (`ThreadedIndex`), with the kind of condition (`ClosingJcc`).
     @inline(__always)
-    private static func closing(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ handler: Handler, _ wide: Bool,
+    static func closing(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>, _ handler: Handler, _ wide: Bool,
                                 _ jcc: ClosingJcc) -> UInt8 {
         let result = FastCore(core: core).executeFast(handler, op, wide: wide)
         // JZ and JNZ read the result just computed. The other conditions materialize the
