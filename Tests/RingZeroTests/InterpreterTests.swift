@@ -125,6 +125,25 @@ import Testing
         #expect(machine.run() == a && machine.state == fast.state)
     }
 
+    /// Stores into a page's bytes the Op cache did not decode (a variable in another 64-byte
+    /// chunk of the code's page) leave its blocks cached; a store into a chunk holding decoded
+    /// bytes, even one far down the running block, is seen.
+    @Test func storesBesideCodeLeaveItCached() throws {
+        // mov ecx, 1000000; l: inc dword [rip+counter]; dec ecx; jnz l; hlt; .balign 64; counter: dd 0
+        let besides = "b9 40 42 0f 00 ff 05 35 00 00 00 ff c9 75 f6 f4 66 66 2e 0f 1f 84 00 00 00 00 00 66 66 2e 0f 1f 84 00 00 00 00 00 66 66 2e 0f 1f 84 00 00 00 00 00 66 66 2e 0f 1f 84 00 00 00 00 00 0f 1f 40 00 00 00 00 00"
+        let (fast, a) = try run(besides)
+        let (reference, b) = try run(besides, options: RunOptions(referencePath: true))
+        #expect(a == b && a.reason == .hlt && fast.state == reference.state && fast.cycleCount == reference.cycleCount)
+        #expect(fast.memory.peek(0x1040, count: 4) == [0x40, 0x42, 0x0F, 0])
+        #expect(!fast.core.pointee.codeRewrites.runsUncached(0x1000))
+        // mov byte [rip+70], 0x90 over the int3 after 70 NOPs: bytes 77, the block's second chunk.
+        let far = "c6 05 46 00 00 00 90 " + String(repeating: "90 ", count: 70) + "cc 90"
+        let (m, o) = try run(far)
+        #expect(o.reason == .end && o.faults.isEmpty && m.instructionCount == 73)
+        #expect(PhysicalMemory.chunks(0, 0) == 1 && PhysicalMemory.chunks(63, 64) == 0b11)
+        #expect(PhysicalMemory.chunks(0, 4095) == .max && PhysicalMemory.chunks(4095, 4095) == 1 << 63)
+    }
+
     @Test func referencePathMatchesFastPath() throws {
         let code = "48 c7 c1 10 00 00 00 48 01 c8 48 ff c9 75 f8 f4"
         let (fast, a) = try run(code)

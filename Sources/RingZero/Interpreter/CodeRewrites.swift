@@ -1,5 +1,6 @@
-// Code that keeps storing into its own page: self-modifying code, or data kept beside code in
-// early boot code. Every such store drops the page's cached blocks, and the next instruction
+// Code that keeps storing into bytes the Op cache decoded: self-modifying code, or a variable
+// in a 64-byte chunk that holds code too (stores elsewhere in a code page leave it cached:
+// `PhysicalMemory.codeChunks`). Every such store drops the page's cached blocks, and the next instruction
 // decodes a block of up to 64 again to run one or two of them: about 60 times the reference
 // path's cost per instruction. A page that guest stores have emptied of code
 // `CodeRewrites.threshold` times runs one instruction at a time, decoded afresh as the

@@ -175,13 +175,19 @@ final class OpCache {
         // top of the address space wraps around to page 0, which must be registered too (a
         // store there changes it). Bytes the decoder rejected became a one-byte #UD Op, but it
         // judged them with the 15 bytes from there: those count, whatever page they are on.
+        // A block's bytes are contiguous: each Op starts where the one before it ends.
         let last = base[start + n - 1]
         let lastByte = last.handler == .invalidOpcode ? last.address &+ 14 : last.nextAddress &- 1
-        var page = base[start].address >> 12
+        let firstPage = base[start].address >> 12
+        var page = firstPage
         let lastPage = lastByte >> 12
         while true {
             addToPage(page, key)
-            if page < UInt64(memory.pageCount) { memory.markCodePage(Int(page)) }
+            if page < UInt64(memory.pageCount) {
+                let low = page == firstPage ? base[start].address & 0xFFF : 0
+                let high = page == lastPage ? lastByte & 0xFFF : 0xFFF
+                memory.markCode(page: Int(page), from: low, through: high)
+            }
             if page == lastPage { break }
             page = (page &+ 1) & Self.pageNumberMask
         }

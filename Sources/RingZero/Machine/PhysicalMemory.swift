@@ -25,6 +25,11 @@ public final class PhysicalMemory {
     let pageCount: Int
     /// One flag byte per page (`PageFlag`).
     let pageFlags: UnsafeMutablePointer<UInt8>
+    /// For a page with `PageFlag.code`: which of its 64-byte chunks hold bytes the Op cache
+    /// decoded (bit n: bytes 64n to 64n + 63). A store that reaches none of them leaves the
+    /// page's blocks as they are: data kept beside code, as boot code keeps its variables.
+    /// Zero for every other page; calloc'd, so a large guest costs only the pages with code.
+    private let codeChunks: UnsafeMutablePointer<UInt64>
     /// Set when a store touched a page holding code, until the Op cache has dropped its blocks.
     /// Read after every instruction, so it sits behind a pointer (no exclusivity check).
     var codeWritten: Bool {
@@ -95,10 +100,12 @@ public final class PhysicalMemory {
         books.initialize(to: Books())
         pageFlags = .allocate(capacity: max(pageCount, 1))
         pageFlags.initialize(repeating: PageFlag.untouched, count: max(pageCount, 1))
+        codeChunks = calloc(max(pageCount, 1), MemoryLayout<UInt64>.stride)!.bindMemory(to: UInt64.self, capacity: max(pageCount, 1))
     }
 
     deinit {
         free(bytes)
+        free(codeChunks)
         pageFlags.deallocate()
         codeWrittenFlag.deallocate()
         books.deinitialize(count: 1)
@@ -106,8 +113,22 @@ public final class PhysicalMemory {
     }
 
     @inline(__always) func isCodePage(_ page: Int) -> Bool { pageFlags[page] & PageFlag.code != 0 }
-    @inline(__always) func markCodePage(_ page: Int) { pageFlags[page] |= PageFlag.code }
-    func unmarkCodePage(_ page: Int) { pageFlags[page] &= ~PageFlag.code }
+    /// The Op cache decoded bytes `low` through `high` (offsets in the page, inclusive) of `page`.
+    @inline(__always) func markCode(page: Int, from low: UInt64, through high: UInt64) {
+        pageFlags[page] |= PageFlag.code
+        codeChunks[page] |= Self.chunks(low, high)
+    }
+    func unmarkCodePage(_ page: Int) {
+        pageFlags[page] &= ~PageFlag.code
+        codeChunks[page] = 0
+    }
+
+    /// The 64-byte chunks that bytes `low` through `high` of a page touch, as bits.
+    @inline(__always) static func chunks(_ low: UInt64, _ high: UInt64) -> UInt64 {
+        let first = low >> 6, last = high >> 6
+        let upTo = last == 63 ? UInt64.max : (1 << (last + 1)) &- 1
+        return upTo & ~((1 << first) &- 1)
+    }
 
     /// Copy bytes in from outside the guest (loading a blob or a state file's region).
     /// Returns false when they do not fit.
@@ -135,7 +156,7 @@ public final class PhysicalMemory {
             noteWrite(address, count)
             return
         }
-        recordWrite(page, flags, leaving: PageFlag.loaded)
+        recordWrite(page, flags, chunks: Self.chunks(address & 0xFFF, (address + count - 1) & 0xFFF), adding: PageFlag.loaded)
         let low = Int(address & 0xFFF), high = Int((address + count - 1) & 0xFFF) + 1
         if let i = extent {
             books.pointee.loadedExtents[i].low = min(books.pointee.loadedExtents[i].low, low)
@@ -250,21 +271,34 @@ public final class PhysicalMemory {
     /// dirty since the baseline, and as touched.
     private func noteWrite(_ address: UInt64, _ count: UInt64) {
         guard count > 0 else { return }
+        let end = address + count - 1
         var page = address >> 12
-        let last = (address + count - 1) >> 12
+        let last = end >> 12
         while page <= last && page < UInt64(pageCount) {
             let flags = pageFlags[Int(page)]
-            if flags != 0 { recordWrite(page, flags, leaving: 0) }
+            if flags != 0 {
+                let low = page == address >> 12 ? address & 0xFFF : 0
+                let high = page == last ? end & 0xFFF : 0xFFF
+                recordWrite(page, flags, chunks: Self.chunks(low, high))
+            }
             page += 1
         }
     }
 
-    /// A write reached `page`, whose flags were `flags`: queue it for the Op cache if it held
-    /// code, list it as dirty if it was clean, and leave it with the flags `after`.
-    @inline(__always) private func recordWrite(_ page: UInt64, _ flags: UInt8, leaving after: UInt8) {
+    /// A write reached `chunks` of `page`, whose flags were `flags`: queue the page for the Op
+    /// cache if the write reached bytes it decoded, list it as dirty if it was clean; it keeps
+    /// only its `code` flag, and that only when its decoded bytes are untouched, and gets
+    /// `adding`.
+    @inline(__always) private func recordWrite(_ page: UInt64, _ flags: UInt8, chunks: UInt64, adding: UInt8 = 0) {
+        var after = adding
         if flags & PageFlag.code != 0 {
-            writtenCodePages.append(page)
-            codeWritten = true
+            if codeChunks[Int(page)] & chunks != 0 {
+                writtenCodePages.append(page)
+                codeWritten = true
+                codeChunks[Int(page)] = 0
+            } else {
+                after = PageFlag.code
+            }
         }
         if flags & PageFlag.clean != 0 { dirtyPages.append(page) }
         pageFlags[Int(page)] = after
@@ -314,7 +348,7 @@ public final class PhysicalMemory {
             pageFlags[Int(page)] &= ~PageFlag.loaded
             if pageFlags[Int(page)] & PageFlag.code != 0 {
                 codePagesRestored.append(page)
-                pageFlags[Int(page)] &= ~PageFlag.code
+                unmarkCodePage(Int(page))
             }
             pageFlags[Int(page)] |= PageFlag.clean
         }
