@@ -305,7 +305,10 @@ public struct MachineSetup: Sendable {
         if (s.efer & EFER.LMA != 0) != lmaExpected {
             throw InputError("registers.efer: EFER.LMA must equal EFER.LME and CR0.PG together")
         }
-        if s.cs.l && s.efer & EFER.LMA == 0 { throw InputError("segments.cs.l: CS.L set outside IA-32e mode") }
+        if s.cs.l && s.efer & EFER.LMA == 0 {
+            // Often the CS.L of the starting mode's defaults, with EFER set by the file.
+            throw InputError("segments.cs.l: CS.L set outside IA-32e mode (EFER.LMA is 0: registers.efer, msrs.0xc0000080 or mode)")
+        }
         let derived = s.mode
         if let requestedMode, requestedMode != derived {
             throw InputError("mode: \"\(requestedMode.rawValue)\" contradicts CR0.PE, RFLAGS.VM, EFER.LMA and CS.L, which give \"\(derived.rawValue)\"")
