@@ -101,8 +101,10 @@ func readInput(_ path: String, what: String, limit: Int, tooLarge: String) throw
             throw fail("cannot read \(what) \(path): no such file", status: ExitStatus.noInput)
         case .unreadable(let reason):
             throw fail("cannot read \(what) \(path): \(reason)", status: ExitStatus.noInput)
-        case .tooLarge(let limit):
+        case .tooLarge(let limit, stream: false):
             throw fail("\(what) \(path) is larger than \(tooLarge) (\(InputFile.describe(limit)))", status: ExitStatus.dataError)
+        case .tooLarge(let limit, stream: true):
+            throw fail("\(what) \(path) gives more than a pipe or device may (\(InputFile.describe(limit)))", status: ExitStatus.dataError)
         }
     }
 }

@@ -29,8 +29,12 @@ struct RingZeroCommand: ParsableCommand {
             let status = exitCode(for: error)
             // --help, --version: printed and exit 0 by the parser.
             if status == .success { exit(withError: error) }
-            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "bad command line"
-            emitError("ringzero: \(oneLine(message)) (ringzero help for usage)\n")
+            // The message without the help or usage lines the parser may add; a line break
+            // inside it comes from what the user typed (`--mode $'lo\nng'`) and is escaped.
+            let lines = message(for: error).components(separatedBy: "\n")
+            let kept = lines.prefix { !$0.hasPrefix("Help:") && !$0.hasPrefix("Usage:") }.joined(separator: "\n")
+            let text = kept.trimmingCharacters(in: .whitespacesAndNewlines)
+            emitError("ringzero: \(oneLine(text.isEmpty ? "bad command line" : text)) (ringzero help for usage)\n")
             Foundation.exit(status.rawValue)
         }
         do {

@@ -48,8 +48,10 @@ struct RunCommand: ParsableCommand {
     var format: OutputFormat = .text
 
     func run() throws {
-        // A blob larger than guest memory cannot be loaded: read no more than fits.
-        let bytes = try readInput(blob, what: "blob", limit: Int(clamping: memory.value), tooLarge: "guest memory")
+        // A blob that does not fit cannot be loaded: read no more than fits from the load
+        // address (a load address outside memory is refused by the setup, which says so).
+        let room = loadAddress.value < memory.value ? memory.value - loadAddress.value : memory.value
+        let bytes = try readInput(blob, what: "blob", limit: Int(clamping: room), tooLarge: "guest memory from the load address")
         let profile = try loadProfile(self.profile)
         var stateJSON: JSONValue?
         var stateDirectory = "."

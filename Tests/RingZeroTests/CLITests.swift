@@ -162,11 +162,13 @@ import RingZero
         let r = try ringzero(["run", example, "--state", newline])
         expectError(r, status: 65, mentioning: "fo\\no")
         #expect(r.stderr.split(separator: "\n").count == 1)
-        for arguments in [["run", example, "--frob"], ["run"], ["run", example, "--mode", "x"], ["frob"]] {
+        for arguments in [["run", example, "--frob"], ["run"], ["run", example, "--mode", "x"], ["frob"], ["run", example, "--mode", "lo\nng"]] {
             let bad = try ringzero(arguments)
             expectError(bad, status: 64, mentioning: "ringzero:")
             #expect(bad.stderr.split(separator: "\n").count == 1 && bad.stderr.hasPrefix("ringzero: "), "\(arguments): \(bad.stderr)")
         }
+        // The value the user typed, line break and all, is quoted whole.
+        #expect(try ringzero(["run", example, "--mode", "lo\nng"]).stderr.contains(#"'lo\nng'"#))
     }
 
     /// An input larger than it may be is refused after reading one byte past the limit, so
@@ -174,6 +176,8 @@ import RingZero
     /// past the end of guest memory. Signed hex is malformed.
     @Test func oversizedInputsAreRefused() throws {
         expectError(try ringzero(["run", "/dev/zero", "--memory", "64K"]), status: 65, mentioning: "larger than guest memory")
+        // A pipe or device gives at most 256 MiB, whatever guest memory holds.
+        expectError(try ringzero(["run", "/dev/zero", "--memory", "1G"]), status: 65, mentioning: "more than a pipe or device may")
         let region = try temporaryFile(Array(#"{"memory": [{"address": "0xf000", "file": "/dev/zero"}]}"#.utf8), suffix: ".json")
         expectError(try ringzero(["run", example, "--memory", "64K", "--state", region]), status: 65, mentioning: "does not fit")
         let signed = try temporaryFile(Array(#"{"registers": {"rax": "0x+f"}}"#.utf8), suffix: ".json")
@@ -214,7 +218,7 @@ import RingZero
         expectError(try ringzero(["run", example, "--state", badHex]), status: 65, mentioning: "registers.rax")
 
         let big = try temporaryFile([UInt8](repeating: 0x90, count: 8192), suffix: ".bin")
-        expectError(try ringzero(["run", big, "--memory", "8K"]), status: 65, mentioning: "does not fit")
+        expectError(try ringzero(["run", big, "--memory", "8K"]), status: 65, mentioning: "larger than guest memory from the load address")
         expectError(try ringzero(["run", example, "--load-address", "0x2000000"]), status: 65, mentioning: "outside guest memory")
     }
 

@@ -50,7 +50,11 @@ public final class Machine {
         set {
             guard newValue != core.pointee.endAddress else { return }
             core.pointee.endAddress = newValue
-            if let end = newValue { cache.invalidate(page: end >> 12) }
+            if let end = newValue {
+                // Every block with bytes on the page is dropped, so the page holds no code.
+                cache.invalidate(page: end >> 12)
+                if end >> 12 < UInt64(memory.pageCount) { memory.unmarkCodePage(Int(end >> 12)) }
+            }
         }
     }
 

@@ -90,17 +90,22 @@ public final class PhysicalMemory {
     /// zero pages lazily, so a large guest costs only what it touches.
     public init?(size: UInt64) {
         guard size <= UInt64(Int.max), let raw = calloc(Int(max(size, 1)), 1) else { return nil }
+        let pages = Int((size + Self.pageSize - 1) / Self.pageSize)
+        guard let chunks = calloc(max(pages, 1), MemoryLayout<UInt64>.stride) else {
+            free(raw)
+            return nil
+        }
         self.size = size
         wordLimit = size >= 8 ? size - 7 : 0
         bytes = raw
-        pageCount = Int((size + Self.pageSize - 1) / Self.pageSize)
+        pageCount = pages
         codeWrittenFlag = .allocate(capacity: 1)
         codeWrittenFlag.initialize(to: false)
         books = .allocate(capacity: 1)
         books.initialize(to: Books())
         pageFlags = .allocate(capacity: max(pageCount, 1))
         pageFlags.initialize(repeating: PageFlag.untouched, count: max(pageCount, 1))
-        codeChunks = calloc(max(pageCount, 1), MemoryLayout<UInt64>.stride)!.bindMemory(to: UInt64.self, capacity: max(pageCount, 1))
+        codeChunks = chunks.bindMemory(to: UInt64.self, capacity: max(pages, 1))
     }
 
     deinit {
@@ -297,7 +302,7 @@ public final class PhysicalMemory {
                 codeWritten = true
                 codeChunks[Int(page)] = 0
             } else {
-                after = PageFlag.code
+                after |= PageFlag.code
             }
         }
         if flags & PageFlag.clean != 0 { dirtyPages.append(page) }

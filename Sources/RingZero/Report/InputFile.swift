@@ -10,18 +10,30 @@ public enum InputFile {
         case missing
         /// A directory, or a file that cannot be opened or read: the system's reason.
         case unreadable(String)
-        /// More than the limit of bytes.
-        case tooLarge(limit: Int)
+        /// More than the limit of bytes (`stream`: the bound on a pipe or device,
+        /// `streamLimit`, was the one that held).
+        case tooLarge(limit: Int, stream: Bool)
     }
 
-    /// The bytes of the file at `path`, at most `limit` of them.
-    public static func read(_ path: String, limit: Int) throws(Failure) -> [UInt8] {
+    /// The most read from a pipe or a device, whose size is not known ahead: what is read is
+    /// held in memory before anything can refuse it.
+    public static let streamLimit = 256 << 20
+
+    /// The bytes of the file at `path`, at most `limit` of them (at most `streamLimit` from a
+    /// pipe or a device).
+    public static func read(_ path: String, limit requested: Int) throws(Failure) -> [UInt8] {
         var status = stat()
         guard stat(path, &status) == 0 else {
             if errno == ENOENT { throw .missing }
             throw .unreadable(String(cString: strerror(errno)))
         }
         if status.st_mode & S_IFMT == S_IFDIR { throw .unreadable("a directory") }
+        // A regular file's size says at once whether it fits; anything else is read up to a
+        // bound that keeps a host's memory safe (`run /dev/zero --memory 32G`).
+        let regular = status.st_mode & S_IFMT == S_IFREG
+        let limit = regular ? requested : min(requested, streamLimit)
+        let stream = !regular && limit < requested
+        if regular && Int(clamping: status.st_size) > limit { throw .tooLarge(limit: limit, stream: false) }
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { throw .unreadable(String(cString: strerror(errno))) }
         defer { close(descriptor) }
@@ -37,7 +49,7 @@ public enum InputFile {
             }
             if count == 0 { return bytes }
             bytes.append(contentsOf: chunk[0..<count])
-            if bytes.count > limit { throw .tooLarge(limit: limit) }
+            if bytes.count > limit { throw .tooLarge(limit: limit, stream: stream) }
         }
     }
 
