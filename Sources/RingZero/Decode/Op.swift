@@ -53,14 +53,11 @@ public struct Op: Sendable, Equatable {
     /// How many of those are fast ALU forms (the only other fast form, a Jcc, ends a block).
     var restFastALU: UInt8
     /// The Capstone instruction id (for names in reports), kept in 16 bits: Capstone's x86 ids
-    /// end below 2,000, and the other half of the word holds `carryHint` and `threaded`.
+    /// end below 2,000, and the other half of the word holds `carryHint`.
     private var instructionID16: UInt16
     /// For a fast INC or DEC in a cached block: where the CF it keeps is found, as worked out
     /// when the block was decoded (`CarryHint`). Zero outside the cache.
     var carryHint: UInt8
-    /// In a cached block: where the Op's threaded handler is (`ThreadedIndex`). Zero outside
-    /// the cache.
-    var threaded: UInt8
     var restCycles: UInt32
     /// Displacement of the memory operand (absolute address for RIP-relative operands).
     public internal(set) var disp: Int64
@@ -68,9 +65,10 @@ public struct Op: Sendable, Equatable {
     public internal(set) var imm: Int64
     /// Guest address of the first byte.
     public internal(set) var address: UInt64
-    /// In a cached block: the threaded handler at `threaded` itself, so that a handler jumps
-    /// to the next one with one load (direct threading); its address, as a plain value keeps an
-    /// Op `Sendable`. Zero outside the cache.
+    /// In a cached block: the Op's threaded handler (`Machine.threadedHandlers` at its
+    /// `ThreadedIndex`), so that a handler jumps to the next one with one load (direct
+    /// threading); its address, as a plain value keeps an Op `Sendable`. Zero outside the
+    /// cache (`threadedHandler`).
     var entry: UInt
 
     /// The Capstone instruction id (for names in reports).
@@ -110,7 +108,6 @@ public struct Op: Sendable, Equatable {
         self.restFastALU = 0
         self.instructionID16 = 0
         self.carryHint = 0
-        self.threaded = 0
         self.restCycles = 0
         self.disp = 0
         self.imm = 0
@@ -132,7 +129,7 @@ public struct Op: Sendable, Equatable {
     @inline(__always) var isFastALU: Bool { handler.isFast && form == CostForm.alu.rawValue }
 
     /// The instruction an Op stands for: every field but where it sits in a cached block
-    /// (`restCount`, `restFastALU`, `restCycles`, `carryHint`, `threaded`, `entry`), so that an Op a hook sees in the cache equals
+    /// (`restCount`, `restFastALU`, `restCycles`, `carryHint`, `entry`), so that an Op a hook sees in the cache equals
     /// the same instruction decoded afresh.
     public static func == (a: Op, b: Op) -> Bool {
         a.handler == b.handler && a.length == b.length && a.size == b.size && a.srcSize == b.srcSize

@@ -294,8 +294,8 @@ struct MachineCore {
     var selfLoop = SelfLoop()
     /// Pages whose code guest stores keep rewriting, which run uncached (`CodeRewrites`).
     var codeRewrites = CodeRewrites()
-    /// `Machine.threadedHandlers`, where the threaded loop and `decodeBlock` find it without a
-    /// lazy global's check (a handler jumps to the next Op's `entry`).
+    /// `Machine.threadedHandlers`, where `decodeBlock` finds it without a lazy global's check
+    /// (handlers and the threaded loop reach an Op's through its `entry`).
     let threadedTable = Machine.threadedHandlers
     /// `Machine.decodesCommonFormsDirectly` and `describesFaults`.
     var decodesCommonFormsDirectly = false

@@ -12,11 +12,17 @@
 typealias ThreadedHandler = @convention(thin) (UnsafePointer<Op>, Machine, UnsafeMutablePointer<MachineCore>) -> UInt8
 
 extension Op {
-    /// Give a cached Op its threaded handler: the index, and the handler it names.
+    /// Give a cached Op its threaded handler: the one at `index` (`ThreadedIndex`).
     @inline(__always)
     mutating func thread(_ index: UInt8, _ table: UnsafeMutablePointer<ThreadedHandler>) {
-        threaded = index
         entry = unsafeBitCast(table[Int(index)], to: UInt.self)
+    }
+
+    /// The threaded handler `thread` gave a cached Op.
+    @inline(__always)
+    var threadedHandler: ThreadedHandler {
+        assert(entry != 0, "an Op outside the cache has no threaded handler")
+        return unsafeBitCast(entry, to: ThreadedHandler.self)
     }
 }
 
@@ -32,8 +38,8 @@ enum ThreadedStatus: UInt8 {
     case codeWritten
 }
 
-/// Where an Op's threaded handler sits in `Machine.threadedHandlers` (`Op.threaded`, set when
-/// its block is decoded): at its handler's raw value, or, for a fast form, at one of its
+/// Where an Op's threaded handler sits in `Machine.threadedHandlers` (found when its block is
+/// decoded, and kept in the Op as the handler itself: `Op.thread`): at its handler's raw value, or, for a fast form, at one of its
 /// variants past the handlers, so that each handler is one straight body with nothing left to
 /// decide at run time but its operands.
 enum ThreadedIndex {
@@ -117,7 +123,7 @@ enum ClosingJcc: UInt8, CaseIterable {
 }
 
 extension Machine {
-    /// The table, by `Op.threaded` (`ThreadedIndex`).
+    /// The table, by `ThreadedIndex`.
     nonisolated(unsafe) static let threadedHandlers: UnsafeMutablePointer<ThreadedHandler> = {
         precondition(ThreadedIndex.narrow == Handler.allCases.count && ThreadedIndex.count <= 256,
                      "the variants follow the last handler, and an Op's threaded index is a byte")
@@ -277,7 +283,7 @@ extension Machine {
     private static func next(_ op: UnsafePointer<Op>, _ m: Machine, _ core: UnsafeMutablePointer<MachineCore>) -> UInt8 {
         // After a block's last Op comes its end marker, whose handler returns to the loop.
         let following = op + 1
-        return unsafeBitCast(following.pointee.entry, to: ThreadedHandler.self)(following, m, core)
+        return following.pointee.threadedHandler(following, m, core)
     }
 
     /// The counters are exact again once the handler that read them is done.

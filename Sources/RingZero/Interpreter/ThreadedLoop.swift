@@ -11,7 +11,6 @@ extension Machine {
     @inline(never)
     func runThreaded(_ first: OpCache.Block, mode: CodeMode, _ options: RunOptions,
                      _ faults: inout [FaultRecord]) -> Step {
-        let table = core.pointee.threadedTable
         refreshShortcutGate()
         // Nothing here decodes, so the arena stays where it is.
         let ops = cache.base
@@ -24,13 +23,13 @@ extension Machine {
             let last = start + (block.count - 1)
             if entry == start && last.pointee.handler == .jccNear && UInt64(bitPattern: last.pointee.imm) == start.pointee.address
                 && start.pointee.address != endAddress {
-                core.pointee.selfLoop = SelfLoop(block, first: start, handler: table[Int(start.pointee.threaded)], options,
+                core.pointee.selfLoop = SelfLoop(block, first: start, handler: start.pointee.threadedHandler, options,
                                                  faults: faults.count, instructions: instructionCount, cycles: cycleCount)
             } else {
                 core.pointee.selfLoop.turnsLeft = 0
                 core.pointee.selfLoop.turnsGranted = 0
             }
-            let status = table[Int(entry.pointee.threaded)](entry, self, core)
+            let status = entry.pointee.threadedHandler(entry, self, core)
             // The turns a self-loop ran are counted here, before anything reads the counters.
             settleSelfLoop()
             if status != ThreadedStatus.next.rawValue {

@@ -4,10 +4,11 @@
 extension Machine {
     /// VMsucceed: the six status flags cleared. Recorded as pending flags, those of a logical
     /// operation whose result is 1: CF, OF and AF are 0 after a logical operation, and ZF, SF
-    /// and PF of 1 are 0 too, whatever the pending size (left as it was). Written into RFLAGS instead, the optimizer narrowed the
-    /// update to a 16-bit read-modify-write of memory, and the next instruction's 64-bit load of
-    /// RFLAGS (VMXOFF's virtual-8086 check) could not be served from the store buffer: a stall
-    /// on every VMXON-VMXOFF pair (docs/performance.md, item 29).
+    /// and PF of 1 are 0 too, whatever the pending size (left as it was). Written into RFLAGS
+    /// instead, the optimizer narrowed the update to a 16-bit read-modify-write of memory, and
+    /// the next instruction's 64-bit load of RFLAGS (VMXOFF's virtual-8086 check) could not be
+    /// served from the store buffer: a stall on every VMXON-VMXOFF pair (docs/performance.md,
+    /// item 29).
     func vmSucceed() {
         lazyKind = .logic
         lazyResult = 1
