@@ -47,23 +47,28 @@ extension Machine {
             if hookReadsStatusFlags { materializeFlags() }
             return beforeInstruction(self, op) == .stop
         }
+        /// The instruction at RIP decoded afresh (without fast forms) and run through its
+        /// generic handler, nothing cached: the outcome when it ends the run. Decoded in place
+        /// into the machine's slot for it: a fresh Op copied before its use stalled on store
+        /// forwarding (written a byte at a time, copied 16 at a time).
+        func stepAfresh() -> RunOutcome? {
+            let slot = core.pointee.decodeSlot
+            decodeOne(at: state.rip, mode: state.codeMode, fastForms: false, direct: decodesCommonFormsDirectly, into: &slot.pointee)
+            if hookStops(before: slot) { return finish(.hook) }
+            state.rip = slot.pointee.nextAddress
+            if case .stop(let exit) = step(slot, options, &faults) {
+                return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
+            }
+            return nil
+        }
 
         if options.referencePath {
-            // The reference path: every instruction decoded afresh (without fast forms) and run
-            // through its generic handler, nothing cached, the limits checked before each.
-            // Each decoded in place into the machine's slot for it: a fresh Op copied before its
-            // use stalled on store forwarding (written a byte at a time, copied 16 at a time).
-            let slot = core.pointee.decodeSlot
+            // The reference path: every instruction so, the limits checked before each.
             while true {
                 if executed() >= options.maxInstructions { return finish(.instructionLimit) }
                 if cycleCount >= maxCycles { return finish(.cycleLimit) }
                 if let end = endAddress, state.rip == end { return finish(.end) }
-                decodeOne(at: state.rip, mode: state.codeMode, fastForms: false, direct: decodesCommonFormsDirectly, into: &slot.pointee)
-                if hookStops(before: slot) { return finish(.hook) }
-                state.rip = slot.pointee.nextAddress
-                if case .stop(let exit) = step(slot, options, &faults) {
-                    return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
-                }
+                if let outcome = stepAfresh() { return outcome }
             }
         }
 
@@ -77,16 +82,10 @@ extension Machine {
             if let cached = cache.block(at: state.rip, mode: mode) {
                 block = cached
             } else if core.pointee.codeRewrites.runsUncached(state.rip) {
-                // A page its own stores keep rewriting: one instruction, decoded afresh as the
-                // reference path decodes it, and not cached (`CodeRewrites`).
-                let slot = core.pointee.decodeSlot
-                decodeOne(at: state.rip, mode: mode, fastForms: false, direct: decodesCommonFormsDirectly, into: &slot.pointee)
-                if hookStops(before: slot) { return finish(.hook) }
-                state.rip = slot.pointee.nextAddress
+                // A page its own stores keep rewriting: one instruction as the reference path
+                // runs it, not cached (`CodeRewrites`).
                 core.pointee.codeRewrites.stepped()
-                if case .stop(let exit) = step(slot, options, &faults) {
-                    return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
-                }
+                if let outcome = stepAfresh() { return outcome }
                 continue
             } else {
                 block = decodeBlock(at: state.rip, mode: mode)
