@@ -97,10 +97,8 @@ func readInput(_ path: String, what: String, limit: Int, tooLarge: String) throw
         return try InputFile.read(path, limit: limit)
     } catch {
         switch error {
-        case .missing:
-            throw fail("cannot read \(what) \(path): no such file", status: ExitStatus.noInput)
-        case .unreadable(let reason):
-            throw fail("cannot read \(what) \(path): \(reason)", status: ExitStatus.noInput)
+        case .missing, .unreadable:
+            throw fail("cannot read \(what) \(path): \(error.reason)", status: ExitStatus.noInput)
         case .tooLarge(let limit, stream: false):
             throw fail("\(what) \(path) is larger than \(tooLarge) (\(InputFile.describe(limit)))", status: ExitStatus.dataError)
         case .tooLarge(let limit, stream: true):

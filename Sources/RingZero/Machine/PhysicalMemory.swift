@@ -213,7 +213,8 @@ public final class PhysicalMemory {
     }
 
     /// `read` of bytes that lie below `wordLimit`; nil for any other (past the end, or in the
-    /// last 7 bytes), which `read` reads a byte at a time. With no call, a caller's common case can stay free of one.
+    /// last 7 bytes), which `read` reads a byte at a time. With no call, a caller's common case
+    /// can stay free of one.
     @inline(__always)
     func readInside(_ address: UInt64, _ width: UInt8) -> UInt64? {
         guard address < wordLimit else { return nil }

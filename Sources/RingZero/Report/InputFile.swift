@@ -13,6 +13,15 @@ public enum InputFile {
         /// More than the limit of bytes (`stream`: the bound on a pipe or device,
         /// `streamLimit`, was the one that held).
         case tooLarge(limit: Int, stream: Bool)
+
+        /// Why the file could not be read, for "cannot read FILE: …" (`missing`, `unreadable`).
+        public var reason: String {
+            switch self {
+            case .missing: "no such file"
+            case .unreadable(let reason): reason
+            case .tooLarge(let limit, _): "more than \(InputFile.describe(limit))"
+            }
+        }
     }
 
     /// The most read from a pipe or a device, whose size is not known ahead: what is read is

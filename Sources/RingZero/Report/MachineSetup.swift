@@ -226,10 +226,8 @@ public struct MachineSetup: Sendable {
                     switch error {
                     case .tooLarge:
                         throw InputError("\(path): \(url.path) does not fit in guest memory at 0x\(String(address, radix: 16))")
-                    case .missing:
-                        throw InputError("\(path).file: cannot read \(url.path): no such file", kind: .unreadable)
-                    case .unreadable(let reason):
-                        throw InputError("\(path).file: cannot read \(url.path): \(reason)", kind: .unreadable)
+                    case .missing, .unreadable:
+                        throw InputError("\(path).file: cannot read \(url.path): \(error.reason)", kind: .unreadable)
                     }
                 }
             default:
