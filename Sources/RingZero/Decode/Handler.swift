@@ -87,7 +87,7 @@ public enum Handler: UInt8, Sendable, CaseIterable {
     /// fault. Decoding depends on nothing else (the bytes and the code mode), so MOV to
     /// CR2/CR3/CR4/CR8, WRMSR (IA32_EFER.LMA is read-only), VMXON and VMXOFF do not end
     /// blocks.
-    var endsBlock: Bool {
+    @inline(__always) var endsBlock: Bool {
         switch self {
         case .call, .callIndirect, .ret, .jmp, .jmpIndirect, .jcc, .jrcxz, .loop, .loope, .loopne,
              .hlt, .unsupported, .getsec, .popf, .invalidOpcode, .ud2, .int3,

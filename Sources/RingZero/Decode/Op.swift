@@ -118,7 +118,9 @@ public struct Op: Sendable, Equatable {
     /// Whether the block ends after this Op: `Handler.endsBlock`, MOV to CR0 (CR0.PE, CR0.PG),
     /// and LMSW in 16-bit code. LMSW can set CR0.PE but never clear it (SDM LMSW), and 32- and
     /// 64-bit code runs with PE already set, so only there can it change the mode.
-    var endsBlock: Bool {
+    /// Inlined: called on an Op in the arena, a call copied all 64 bytes of it, and reading
+    /// the `entry` just stored stalled on store forwarding (a sixth of `decodeBlock`).
+    @inline(__always) var endsBlock: Bool {
         handler.endsBlock || (handler == .movToCR && cond == 0) || (handler == .lmsw && codeMode == .bits16)
     }
 

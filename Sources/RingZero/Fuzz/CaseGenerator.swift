@@ -48,44 +48,59 @@ public struct FuzzCase: Sendable {
     public var blob: [UInt8] { chunks.flatMap { $0 } }
 }
 
-/// A generated case in flat form: one byte buffer with the chunk boundaries, reused from case
-/// to case so that generating allocates nothing.
+/// A generated case in flat form: one byte buffer with the chunk and instruction boundaries,
+/// reused from case to case so that generating allocates nothing.
 struct CaseBuffer {
-    var bytes: [UInt8] = []
-    /// The end offset of each chunk in `bytes`.
+    /// The machine code is `storage[0..<count]`; the storage keeps its size from case to case.
+    private(set) var storage: [UInt8] = []
+    private(set) var count = 0
+    /// Where each instruction ends (`InstructionEnd`), the first `instructionCount` of them.
+    private(set) var ends: [InstructionEnd] = []
+    private(set) var instructionCount = 0
+    /// The end offset of each chunk in the code.
     var chunkEnds: [Int] = []
     var start: StartingState?
     var hostCheck: HostCheck?
+    /// The code mode the instructions were encoded for.
+    var codeMode = CodeMode.bits64
 
     mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
-        chunkEnds.removeAll(keepingCapacity: true)
+        count = 0
+        instructionCount = 0
+        chunkEnds.removeAllKeepingCapacity()
         start = nil
         hostCheck = nil
     }
 
-    /// Let `body` append to `bytes` (empty) through a `ByteSink` of `capacity` bytes and
-    /// record chunk ends.
+    /// Let `body` append (from empty) through a `ByteSink` of `capacity` bytes and record chunk
+    /// ends.
     mutating func write(capacity: Int, _ body: (inout ByteSink, inout [Int]) -> Void) {
-        precondition(bytes.isEmpty)
-        bytes.append(contentsOf: repeatElement(0, count: capacity))
-        let written = bytes.withUnsafeMutableBufferPointer { p in
-            var out = ByteSink(p.baseAddress!, capacity: capacity)
-            body(&out, &chunkEnds)
-            return out.count
+        precondition(count == 0)
+        if storage.count < capacity + ByteSink.slack { storage = Array(repeating: 0, count: capacity + ByteSink.slack) }
+        if ends.count < capacity { ends = Array(repeating: InstructionEnd(offset: 0, immediateBytes: 0, template: 0), count: capacity) }
+        let (written, instructions) = storage.withUnsafeMutableBufferPointer { p in
+            ends.withUnsafeMutableBufferPointer { e in
+                var out = ByteSink(p.baseAddress!, capacity: capacity, ends: e.baseAddress!)
+                body(&out, &chunkEnds)
+                return (out.count, out.instructionCount)
+            }
         }
-        bytes.removeLast(capacity - written)
+        count = written
+        instructionCount = instructions
     }
+
+    /// The machine code as an array of its own.
+    var bytes: [UInt8] { Array(storage[0..<count]) }
 
     /// The case as a value of its own (for reproducers, minimizing, the full checks).
     var fuzzCase: FuzzCase {
+        if let hostCheck { return hostCheck.fuzzCase }
         var chunks: [[UInt8]] = []
         var from = 0
         for end in chunkEnds {
-            chunks.append(Array(bytes[from..<end]))
+            chunks.append(Array(storage[from..<end]))
             from = end
         }
-        if let hostCheck { return hostCheck.fuzzCase }
         return FuzzCase(start: start!, chunks: chunks)
     }
 }
@@ -170,6 +185,7 @@ public struct CaseGenerator: Sendable {
         case .real, .v8086: .bits16
         }
         let encoder = InstructionEncoder(mode: code)
+        buffer.codeMode = code
         // No instruction of the menu is longer than 15 bytes.
         buffer.write(capacity: 15 * length) { out, chunkEnds in
             var instructions = 0
@@ -224,6 +240,7 @@ public struct CaseGenerator: Sendable {
         if operation.isShift && chance(70) { b = UInt64(below(70)) }
         let check = HostCheck(operation: operation, size: size, a: a, b: b, flags: next() & RFLAGS.status)
         let code = check.code
+        buffer.codeMode = .bits64
         buffer.write(capacity: code.count) { out, chunkEnds in
             out.append(contentsOf: code)
             chunkEnds.append(out.count)

@@ -48,6 +48,12 @@ public struct FuzzEngine: Sendable {
     /// Host cases are 64-bit code: only when the starting mode is free or long.
     func isHostCase(_ index: UInt64) -> Bool { hostOracle && index % 4 == 3 && (mode == nil || mode == .long) }
 
+    /// The fast path's runs take the generator's Ops, built without decoding (`OpPrototypes`),
+    /// except on every `referenceDecodeInterval`-th case, whose reference run decodes every
+    /// instruction afresh (`DirectDecoder`), so that the decoder's Ops are compared with the
+    /// generator's all the time; 1 decodes on every case.
+    public var referenceDecodeInterval: UInt64 = 16
+
     /// Every `fullCheckInterval`-th case also runs the full check (`FuzzWorker`); 1 runs it on
     /// every case.
     public var fullCheckInterval: UInt64 = 1024

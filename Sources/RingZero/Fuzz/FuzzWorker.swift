@@ -17,7 +17,11 @@ public final class FuzzWorker {
     let fastPlain: Machine, fastReference: Machine
     let fastPristine: (Snapshot, Snapshot)
     private var generator: CaseGenerator
-    private var buffer = CaseBuffer()
+    /// The case being run, behind a pointer: as a stored `var` every access was checked for
+    /// exclusivity and the buffer copied (its four arrays retained and released) per case.
+    private let buffer: UnsafeMutablePointer<CaseBuffer>
+    /// Builds the plain run's Ops for generated cases (`OpPrototypes`).
+    private let prototypes: OpPrototypes
     /// Each mode's default state (`MachineSetup.defaults`), by `OperatingMode.index`.
     private let modeDefaults: [CPUState]
     /// The invariant checkers behind the hooks of the fast reference machine and the full
@@ -36,6 +40,8 @@ public final class FuzzWorker {
         hooked = try Machine(profile: engine.profile)
         pristine = (plain.snapshot(), reference.snapshot(), hooked.snapshot())
         generator = CaseGenerator(seed: 0, profile: engine.profile, length: engine.length, mode: engine.mode)
+        buffer = .allocate(capacity: 1)
+        buffer.initialize(to: CaseBuffer())
         fastPlain = try Machine(profile: engine.profile)
         fastReference = try Machine(profile: engine.profile)
         for m in [fastPlain, fastReference] {
@@ -44,6 +50,7 @@ public final class FuzzWorker {
             for region in generator.profileMemory { m.load(region.bytes, at: region.address) }
         }
         fastPristine = (fastPlain.snapshot(), fastReference.snapshot())
+        prototypes = OpPrototypes(costs: fastPlain.costs)
         let size = fastPlain.memory.size, profile = engine.profile
         modeDefaults = OperatingMode.allCases.map { MachineSetup.defaults(for: $0, memorySize: size, profile: profile) }
         let watch = self.watch, hookedWatch = self.hookedWatch
@@ -52,16 +59,29 @@ public final class FuzzWorker {
         hooked.onInstruction { m, op in hookedWatch.check(m, next: op.handler) }
     }
 
+    deinit {
+        buffer.deinitialize(count: 1)
+        buffer.deallocate()
+    }
+
     // MARK: Running cases
 
     /// Generate case `index` of `seed` and run it: the fast path, and the full check on every
     /// `engine.fullCheckInterval`-th case.
     public func evaluate(seed: UInt64, index: UInt64) -> FuzzEngine.Result {
-        engine.generate(seed: seed, index: index, with: &generator, into: &buffer)
-        let result = runFast(start: buffer.start, host: buffer.hostCheck, bytes: buffer.bytes) { self.buffer.fuzzCase }
+        engine.generate(seed: seed, index: index, with: &generator, into: &buffer.pointee)
+        var ops = prototypes.build(buffer.pointee, at: Self.loadAddress)
+        // Every so often the reference run decodes every instruction afresh instead.
+        let decodesAfresh = index % max(engine.referenceDecodeInterval, 1) == 0
+        if decodesAfresh { ops?.generic = UnsafeBufferPointer(start: nil, count: 0) }
+        let result = buffer.pointee.storage.withUnsafeBufferPointer { storage in
+            runFast(start: buffer.pointee.start, host: buffer.pointee.hostCheck, code: storage, count: buffer.pointee.count, ops: ops) {
+                self.buffer.pointee.fuzzCase
+            }
+        }
         if case .violated(let v) = result { return confirm(v) }
         guard case .passed = result, index % max(engine.fullCheckInterval, 1) == 0 else { return result }
-        let c = buffer.fuzzCase
+        let c = buffer.pointee.fuzzCase
         if case .violated(let v) = fullCheck(c) { return .violated(v) }
         return result
     }
@@ -70,7 +90,8 @@ public final class FuzzWorker {
     /// generator's, then always the full check.
     public func evaluate(_ c: FuzzCase) -> FuzzEngine.Result {
         if c.hasGeneratedState {
-            let fast = runFast(start: c.start, host: c.hostCheck, bytes: c.blob) { c }
+            let blob = c.blob
+            let fast = blob.withUnsafeBufferPointer { runFast(start: c.start, host: c.hostCheck, code: $0, count: $0.count, ops: nil) { c } }
             if case .violated(let v) = fast { return confirm(v) }
             guard case .passed = fast else { return fast }
         }
@@ -96,9 +117,9 @@ public final class FuzzWorker {
     // MARK: The fast path
 
     /// Set both fast machines up for a case.
-    private func setUp(start: StartingState?, host: HostCheck?, bytes: [UInt8]) -> String? {
-        if let why = apply(start, host: host, bytes: bytes, to: fastPlain, from: fastPristine.0) { return why }
-        return apply(start, host: host, bytes: bytes, to: fastReference, from: fastPristine.1)
+    private func setUp(start: StartingState?, host: HostCheck?, code: UnsafeRawBufferPointer) -> String? {
+        if let why = apply(start, host: host, code: code, to: fastPlain, from: fastPristine.0) { return why }
+        return apply(start, host: host, code: code, to: fastReference, from: fastPristine.1)
     }
 
     /// Where `ringzero run` loads a blob, as a reproducer's replay does.
@@ -108,7 +129,7 @@ public final class FuzzWorker {
     /// without JSON: the mode's defaults, the registers, CPL, IA32_FEATURE_CONTROL, VMX and SMX
     /// operation, A20M, the chipset, then the blob. (The VMXON operands every file writes are in
     /// the snapshot.) The full checks compare the result with the state file's.
-    private func apply(_ start: StartingState?, host: HostCheck?, bytes: [UInt8], to m: Machine, from snapshot: Snapshot) -> String? {
+    private func apply(_ start: StartingState?, host: HostCheck?, code: UnsafeRawBufferPointer, to m: Machine, from snapshot: Snapshot) -> String? {
         do { try m.restore(snapshot) } catch { return "\(error)" }
         // Each case starts with no decoded code, so that it runs as its reproducer replays
         // (a block cached by an earlier case on a page the restore leaves alone would carry
@@ -143,24 +164,36 @@ public final class FuzzWorker {
         } else {
             return "a case with neither a generated state nor a host check"
         }
-        guard m.load(bytes, at: Self.loadAddress) else { return "the blob does not fit in guest memory" }
-        m.endAddress = Self.loadAddress + UInt64(bytes.count)
+        guard m.load(code, at: Self.loadAddress) else { return "the blob does not fit in guest memory" }
+        m.endAddress = Self.loadAddress + UInt64(code.count)
         m.state.rip = Self.loadAddress
         m.memory.watchWrites()
         return nil
     }
 
-    /// The fast path: plain and reference-with-invariants on the fast machines; `makeCase`
-    /// builds the case value only when there is something to report.
-    private func runFast(start: StartingState?, host: HostCheck?, bytes: [UInt8], _ makeCase: () -> FuzzCase) -> FuzzEngine.Result {
-        if let why = setUp(start: start, host: host, bytes: bytes) { return .rejected(why) }
+    /// The fast path: plain and reference-with-invariants on the fast machines, on the first
+    /// `count` bytes of `code`; the plain run takes `ops`, when given, instead of decoding
+    /// (`OpPrototypes`). `makeCase` builds the case value only when there is something to report.
+    private func runFast(start: StartingState?, host: HostCheck?, code: UnsafeBufferPointer<UInt8>, count: Int,
+                         ops: OpPrototypes.Built?, _ makeCase: () -> FuzzCase) -> FuzzEngine.Result {
+        if let why = setUp(start: start, host: host, code: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(code)[0..<count])) {
+            return .rejected(why)
+        }
         let options = RunOptions(maxInstructions: engine.maxInstructions, onFault: .continue)
-        let plainOutcome = fastPlain.run(options)
+        let plainOutcome = if let ops {
+            fastPlain.withPredecoded(ops.fast, mode: buffer.pointee.codeMode) { fastPlain.run(options) }
+        } else {
+            fastPlain.run(options)
+        }
 
         var referenceOptions = options
         referenceOptions.referencePath = true
         watch.begin(fastReference)
-        let referenceOutcome = fastReference.run(referenceOptions)
+        let referenceOutcome = if let ops, !ops.generic.isEmpty {
+            fastReference.withPredecoded(ops.generic, mode: buffer.pointee.codeMode) { fastReference.run(referenceOptions) }
+        } else {
+            fastReference.run(referenceOptions)
+        }
         if let (invariant, detail) = watch.finish(fastReference) {
             return .violated(Violation(invariant: invariant, detail: detail, fuzzCase: makeCase()))
         }
@@ -185,7 +218,8 @@ public final class FuzzWorker {
               m.instructionCount == n.instructionCount, m.cycleCount == n.cycleCount,
               m.memory.unbackedReads == n.memory.unbackedReads, m.memory.unbackedWrites == n.memory.unbackedWrites
         else { return false }
-        for i in 0..<m.costs.names.count where m.retiredByForm[i] != n.retiredByForm[i] || m.extraCyclesByForm[i] != n.extraCyclesByForm[i] {
+        let forms = m.costs.names.count * MemoryLayout<UInt64>.stride
+        guard memcmp(m.retiredByForm, n.retiredByForm, forms) == 0, memcmp(m.extraCyclesByForm, n.extraCyclesByForm, forms) == 0 else {
             return false
         }
         // Both started from the same memory (`setUp`): only the pages either wrote since can
@@ -246,7 +280,8 @@ public final class FuzzWorker {
         if c.hasGeneratedState {
             fastPlain.describesFaults = true
             defer { fastPlain.describesFaults = false }
-            if let why = setUp(start: c.start, host: c.hostCheck, bytes: c.blob) { return .rejected(why) }
+            let blob = c.blob
+            if let why = blob.withUnsafeBytes({ setUp(start: c.start, host: c.hostCheck, code: $0) }) { return .rejected(why) }
             let fastReport = Report(machine: fastPlain, outcome: fastPlain.run(options)).json
             if fastReport != plainReport {
                 return .violated(Violation(invariant: .fastPathMatchesReplay, detail: FuzzEngine.difference(fastReport, plainReport), fuzzCase: c))

@@ -192,6 +192,12 @@ public final class Machine {
     /// Copy bytes into guest memory (does not count as guest stores).
     @discardableResult
     public func load(_ bytes: [UInt8], at address: UInt64) -> Bool {
+        bytes.withUnsafeBytes { load($0, at: address) }
+    }
+
+    /// `load` from memory outside the guest.
+    @discardableResult
+    func load(_ bytes: UnsafeRawBufferPointer, at address: UInt64) -> Bool {
         let ok = memory.load(bytes, at: address)
         consumeCodeWrites()
         return ok
@@ -203,7 +209,7 @@ public final class Machine {
         if memory.codeWritten {
             if byGuest { core.pointee.codeRewrites.note(memory.writtenCodePages) }
             cache.invalidate(pages: memory.writtenCodePages)
-            memory.writtenCodePages.removeAll(keepingCapacity: true)
+            memory.writtenCodePages.removeAllKeepingCapacity()
             memory.codeWritten = false
         }
     }
@@ -305,11 +311,24 @@ struct MachineCore {
     var faultBuffer: [FaultRecord] = []
     /// Where the reference path decodes each instruction (a stable address for the hook).
     let decodeSlot = UnsafeMutablePointer<Op>.allocate(capacity: 1)
+    /// Ops built for the loaded code, which `decodeBlock` takes instead of decoding it, set for
+    /// one run (`Machine.withPredecoded`).
+    var predecoded = PredecodedCode()
+    /// Why the run ends, when a step returned `Step.stop` (`Machine.stop(_:)`).
+    var blockExit = BlockExit(reason: .end)
 
     init(msrs: MSRFile, facts: ProfileFacts) {
         self.msrs = msrs
         self.facts = facts
     }
+}
+
+/// How a run ends when an instruction ends it: the reason, and the unsupported instruction or
+/// the exception.
+struct BlockExit {
+    var reason: StopReason
+    var instruction: String?
+    var fault: FaultRecord?
 }
 
 /// Profile-derived facts the semantics read often.

@@ -252,8 +252,8 @@ final class OpCache {
             if page < UInt64(memory.pageCount) { memory.unmarkCodePage(Int(page)) }
         }
         pageHeads.removeAll()
-        state.pointee.nodeKeys.removeAll(keepingCapacity: true)
-        state.pointee.nodeNext.removeAll(keepingCapacity: true)
+        state.pointee.nodeKeys.removeAllKeepingCapacity()
+        state.pointee.nodeNext.removeAllKeepingCapacity()
         state.pointee.freeNode = -1
         if state.pointee.slotsInUse {
             slotKeys.update(repeating: 0, count: Self.slots)

@@ -37,6 +37,12 @@ extension Machine {
             core.pointee.faultBuffer = faults
             return RunOutcome(reason: reason, rip: state.rip, instruction: instruction, fault: fault, faults: faults)
         }
+        /// `finish` as a `Step.stop` asked (`stop(_:)` left the exit in the core).
+        func finishStopped() -> RunOutcome {
+            let exit = core.pointee.blockExit
+            core.pointee.blockExit = BlockExit(reason: .end)
+            return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
+        }
 
         // Exceptions taken under `--on-fault continue` count against the instruction limit
         // with the retired instructions: a run of bytes that all fault must end too.
@@ -47,19 +53,19 @@ extension Machine {
             if hookReadsStatusFlags { materializeFlags() }
             return beforeInstruction(self, op) == .stop
         }
-        /// The instruction at RIP decoded afresh (without fast forms) and run through its
-        /// generic handler, nothing cached: the outcome when it ends the run. Decoded in place
-        /// into the machine's slot for it: a fresh Op copied before its use stalled on store
-        /// forwarding (written a byte at a time, copied 16 at a time).
-        func stepAfresh() -> RunOutcome? {
+        /// The instruction at RIP decoded afresh (without fast forms; or its Op built for it,
+        /// `withPredecoded`) and run through its generic handler, nothing cached. Decoded in
+        /// place into the machine's slot for it: a fresh Op copied before its use stalled on
+        /// store forwarding (written a byte at a time, copied 16 at a time).
+        func stepAfresh() -> Step {
             let slot = core.pointee.decodeSlot
-            decodeOne(at: state.rip, mode: state.codeMode, fastForms: false, direct: decodesCommonFormsDirectly, into: &slot.pointee)
-            if hookStops(before: slot) { return finish(.hook) }
-            state.rip = slot.pointee.nextAddress
-            if case .stop(let exit) = step(slot, options, &faults) {
-                return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
+            let mode = state.codeMode
+            if !core.pointee.predecoded.take(at: state.rip, mode: mode, memory, into: slot) {
+                decodeOne(at: state.rip, mode: mode, fastForms: false, direct: decodesCommonFormsDirectly, into: &slot.pointee)
             }
-            return nil
+            if hookStops(before: slot) { return stop(BlockExit(reason: .hook)) }
+            state.rip = slot.pointee.nextAddress
+            return step(slot, options, &faults)
         }
 
         if options.referencePath {
@@ -68,7 +74,7 @@ extension Machine {
                 if executed() >= options.maxInstructions { return finish(.instructionLimit) }
                 if cycleCount >= maxCycles { return finish(.cycleLimit) }
                 if let end = endAddress, state.rip == end { return finish(.end) }
-                if let outcome = stepAfresh() { return outcome }
+                if stepAfresh() == .stop { return finishStopped() }
             }
         }
 
@@ -85,7 +91,7 @@ extension Machine {
                 // A page its own stores keep rewriting: one instruction as the reference path
                 // runs it, not cached (`CodeRewrites`).
                 core.pointee.codeRewrites.stepped()
-                if let outcome = stepAfresh() { return outcome }
+                if stepAfresh() == .stop { return finishStopped() }
                 continue
             } else {
                 block = decodeBlock(at: state.rip, mode: mode)
@@ -95,7 +101,7 @@ extension Machine {
             if fits && !hooked && block.threaded {
                 switch runThreaded(block, mode: mode, options, &faults) {
                 case .next, .nextBlock: continue
-                case .stop(let exit): return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
+                case .stop: return finishStopped()
                 }
             }
             // Otherwise (a hook, a limit inside the block, or a block whose counts do not fit
@@ -115,7 +121,7 @@ extension Machine {
                 switch step(op, options, &faults) {
                 case .next: continue
                 case .nextBlock: break
-                case .stop(let exit): return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
+                case .stop: return finishStopped()
                 }
                 break
             }
@@ -138,20 +144,21 @@ extension Machine {
             && cycles <= maxCycles && cycles >= cycleCount
     }
 
-    /// What the loop does after one generic instruction.
+    /// What the loop does after one generic instruction. A plain value: with the exit as its
+    /// payload every step copied and destroyed strings.
     enum Step {
         /// Go on with the block.
         case next
         /// Leave the block (an exception under `continue`, a store into code).
         case nextBlock
-        /// End the run.
-        case stop(BlockExit)
+        /// End the run, as `stop(_:)` left in the core.
+        case stop
     }
 
-    struct BlockExit {
-        var reason: StopReason
-        var instruction: String?
-        var fault: FaultRecord?
+    /// End the run with `exit`.
+    func stop(_ exit: BlockExit) -> Step {
+        core.pointee.blockExit = exit
+        return .stop
     }
 
     /// Execute one Op through its generic handler, with RIP already past it: the exception
@@ -190,8 +197,8 @@ extension Machine {
             materializeFlags()
             if hook(self, record) == .stop { hookStops = true }
         }
-        if hookStops { return .stop(BlockExit(reason: .hook, fault: record)) }
-        if options.onFault == .stop { return .stop(BlockExit(reason: .fault, fault: record)) }
+        if hookStops { return stop(BlockExit(reason: .hook, fault: record)) }
+        if options.onFault == .stop { return stop(BlockExit(reason: .fault, fault: record)) }
         if faults.isEmpty { faults.reserveCapacity(8) }
         faults.append(record)
         // REP iterations weigh against the same count as the loop's own check.
@@ -209,16 +216,16 @@ extension Machine {
         switch stop {
         case .unsupported:
             state.rip = op.address
-            return .stop(BlockExit(reason: .unsupported, instruction: disassemble(at: op.address)?.text))
+            return self.stop(BlockExit(reason: .unsupported, instruction: disassemble(at: op.address)?.text))
         case .hlt, .hook:
             instructionCount &+= 1
             cycleCount &+= UInt64(op.cost)
             retiredByForm[Int(op.form)] &+= 1
-            return .stop(BlockExit(reason: stop))
+            return self.stop(BlockExit(reason: stop))
         default:
             // A REP string instruction ran out of budget part-way; it left RIP on itself, as
             // an interrupted REP does, and has not retired.
-            return .stop(BlockExit(reason: stop))
+            return self.stop(BlockExit(reason: stop))
         }
     }
 
@@ -235,9 +242,19 @@ extension Machine {
         // Where a fast INC or DEC finds the CF it keeps (`CarryHint`): unknown at the start.
         var carry = CarryHint.unknown
         let table = core.pointee.threadedTable
+        // Ops built for this code (`PredecodedCode`): the next one's index, while the block
+        // follows them.
+        let predecoded = core.pointee.predecoded
+        var built = predecoded.count > 0 && predecoded.mode == mode && predecoded.intact(memory) ? predecoded.index(of: address) : nil
         while true {
             // Op is a trivial type: its slot may be written without initializing it first.
-            decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly, into: &slots[n])
+            if let i = built, i < predecoded.count, let ops = predecoded.ops, ops[i].address == pc {
+                slots[n] = ops[i]
+                built = i + 1
+            } else {
+                built = nil
+                decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly, into: &slots[n])
+            }
             let op = UnsafePointer(slots + n)
             let handler = op.pointee.handler
             if handler == .incR || handler == .decR { slots[n].carryHint = carry.rawValue }
@@ -284,6 +301,25 @@ extension Machine {
         var op = Op(handler: .invalidOpcode, address: address, length: 1, codeMode: mode)
         decodeOne(at: address, mode: mode, fastForms: fastForms, direct: direct, into: &op)
         return op
+    }
+
+    /// Run `body` with `code`, Ops built for the code loaded at their addresses in `mode`
+    /// (ascending), taken instead of decoding it until a store reaches their pages
+    /// (`PredecodedCode`): by `decodeBlock` (fast forms, as it decodes them) or by the reference
+    /// path (generic handlers). Starts the memory's watch of written pages
+    /// (`PhysicalMemory.watchWrites`); without a snapshot baseline (pages not tracked) the Ops
+    /// are not used.
+    func withPredecoded<T>(_ code: UnsafeBufferPointer<Op>, mode: CodeMode, _ body: () -> T) -> T {
+        memory.watchWrites()
+        if let first = code.first, let last = code.last {
+            let firstPage = first.address >> 12, lastPage = (last.address &+ UInt64(max(last.length, 1)) &- 1) >> 12
+            if firstPage <= lastPage, lastPage < UInt64(memory.pageCount), memory.areClean(pages: firstPage...lastPage) {
+                core.pointee.predecoded = PredecodedCode(ops: code.baseAddress, count: code.count, mode: mode,
+                                                         firstPage: firstPage, lastPage: lastPage)
+            }
+        }
+        defer { core.pointee.predecoded = PredecodedCode() }
+        return body()
     }
 
     /// `decodeOne` into `op` in place (an arena slot, say): no copy of a freshly built Op.

@@ -77,10 +77,9 @@ extension Machine {
         tscOffset = snapshot.tscOffset
         instructionCount = snapshot.instructionCount
         cycleCount = snapshot.cycleCount
-        for i in 0..<costs.names.count {
-            retiredByForm[i] = snapshot.retiredByForm[i]
-            extraCyclesByForm[i] = snapshot.extraCyclesByForm[i]
-        }
+        let forms = costs.names.count
+        snapshot.retiredByForm.withUnsafeBufferPointer { retiredByForm.update(from: $0.baseAddress!, count: forms) }
+        snapshot.extraCyclesByForm.withUnsafeBufferPointer { extraCyclesByForm.update(from: $0.baseAddress!, count: forms) }
         memory.unbackedReads = snapshot.unbackedReads
         memory.unbackedWrites = snapshot.unbackedWrites
         endAddress = snapshot.endAddress

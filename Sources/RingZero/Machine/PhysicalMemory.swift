@@ -138,10 +138,13 @@ public final class PhysicalMemory {
     /// Copy bytes in from outside the guest (loading a blob or a state file's region).
     /// Returns false when they do not fit.
     public func load(_ data: [UInt8], at address: UInt64) -> Bool {
+        data.withUnsafeBytes { load($0, at: address) }
+    }
+
+    /// `load` from memory outside the guest.
+    func load(_ data: UnsafeRawBufferPointer, at address: UInt64) -> Bool {
         guard address <= size, UInt64(data.count) <= size - address else { return false }
-        data.withUnsafeBytes { src in
-            if let base = src.baseAddress { (bytes + Int(address)).copyMemory(from: base, byteCount: data.count) }
-        }
+        if let base = data.baseAddress { (bytes + Int(address)).copyMemory(from: base, byteCount: data.count) }
         noteLoad(address, UInt64(data.count))
         return true
     }
@@ -173,7 +176,7 @@ public final class PhysicalMemory {
 
     /// Forget the dirty pages (a restore has rewritten them).
     func clearDirtyPages() {
-        books.pointee.dirtyPages.removeAll(keepingCapacity: true)
+        books.pointee.dirtyPages.removeAllKeepingCapacity()
         books.pointee.watchMark = 0
     }
 
@@ -183,6 +186,12 @@ public final class PhysicalMemory {
     func watchWrites() {
         for page in books.pointee.dirtyPages { pageFlags[Int(page)] |= PageFlag.clean }
         books.pointee.watchMark = books.pointee.dirtyPages.count
+    }
+
+    /// Whether a store to each of `pages` would be listed in `pagesWrittenSinceWatch`: they
+    /// are clean (a snapshot baseline is armed).
+    func areClean(pages: ClosedRange<UInt64>) -> Bool {
+        pages.allSatisfy { pageFlags[Int($0)] & PageFlag.clean != 0 }
     }
 
     /// The pages written since `watchWrites()`, or since the snapshot baseline when it has not
@@ -327,7 +336,7 @@ public final class PhysicalMemory {
     /// Make the present contents the baseline: every page clean, the dirty list empty.
     func rearm() {
         for i in 0..<pageCount { pageFlags[i] = (pageFlags[i] | PageFlag.clean) & ~PageFlag.loaded }
-        books.pointee.loadedExtents.removeAll(keepingCapacity: true)
+        books.pointee.loadedExtents.removeAllKeepingCapacity()
         clearDirtyPages()
     }
 
@@ -336,7 +345,7 @@ public final class PhysicalMemory {
     func restore(_ pages: [UInt64], from image: MemoryImage) -> [UInt64] {
         var codePagesRestored: [UInt64] = []
         swap(&codePagesRestored, &books.pointee.restoredCodePages)
-        codePagesRestored.removeAll(keepingCapacity: true)
+        codePagesRestored.removeAllKeepingCapacity()
         defer { books.pointee.restoredCodePages = codePagesRestored }
         for page in pages {
             let target = bytes + Int(page * Self.pageSize)
@@ -358,7 +367,7 @@ public final class PhysicalMemory {
             }
             pageFlags[Int(page)] |= PageFlag.clean
         }
-        books.pointee.loadedExtents.removeAll(keepingCapacity: true)
+        books.pointee.loadedExtents.removeAllKeepingCapacity()
         return codePagesRestored
     }
 

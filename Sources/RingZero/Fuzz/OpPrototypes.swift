@@ -1,0 +1,157 @@
+/// The generator's instructions as the Ops the decoder would give for their bytes, built
+/// without decoding them (docs/performance.md, item 54): the "build Ops directly".
+///
+/// Apart from immediate operands the menu has a few hundred encodings (`Template`), so each is
+/// decoded once per code mode with `DirectDecoder`, both as `decodeBlock` decodes it (fast
+/// forms) and as the reference path does (generic handlers), priced, and kept as a prototype;
+/// another instruction of the template is that Op with its address and immediate set. A
+/// prototype is kept only when that rule is shown to hold for it: its bytes decoded at another
+/// address, and with the immediate's bits inverted, give the same Op but for those fields. So a
+/// relative branch (whose Op holds its target) or an immediate the decoder sign-extends would be
+/// decoded every time.
+///
+/// The fast path's runs take these Ops (`Machine.withPredecoded`) instead of decoding; on every
+/// `FuzzEngine.referenceDecodeInterval`-th case the reference run decodes every instruction
+/// afresh instead, and the full checks decode with Capstone alone.
+final class OpPrototypes {
+    /// The two forms of a template's Op.
+    private struct Prototype {
+        var fast: Op
+        var generic: Op
+    }
+
+    /// By code mode and `Template`: the prototype, and whether there is one yet.
+    private let prototypes: UnsafeMutablePointer<Prototype>
+    private let ready: UnsafeMutablePointer<Bool>
+    /// The Ops of the last `build`, both forms.
+    private var fastOps: UnsafeMutablePointer<Op>
+    private var genericOps: UnsafeMutablePointer<Op>
+    private var opCapacity: Int
+    let costs: CostModel
+
+    init(costs: CostModel) {
+        self.costs = costs
+        let slots = 3 * Template.count
+        let empty = Op(handler: .nop, address: 0, length: 0, codeMode: .bits64)
+        prototypes = .allocate(capacity: slots)
+        prototypes.initialize(repeating: Prototype(fast: empty, generic: empty), count: slots)
+        ready = .allocate(capacity: slots)
+        ready.initialize(repeating: false, count: slots)
+        opCapacity = 64
+        fastOps = .allocate(capacity: opCapacity)
+        genericOps = .allocate(capacity: opCapacity)
+    }
+
+    deinit {
+        prototypes.deallocate()
+        ready.deallocate()
+        fastOps.deallocate()
+        genericOps.deallocate()
+    }
+
+    /// The Ops built by `build`: the fast forms (`decodeBlock`'s) and the generic ones (the
+    /// reference path's), one per instruction, ascending by address.
+    struct Built {
+        var fast: UnsafeBufferPointer<Op>
+        var generic: UnsafeBufferPointer<Op>
+    }
+
+    /// The Ops of each instruction of `buffer` as loaded at `base`, valid until the next call;
+    /// nil when one is not a form `DirectDecoder` decodes (the case is then decoded as usual).
+    func build(_ buffer: borrowing CaseBuffer, at base: UInt64) -> Built? {
+        let n = buffer.instructionCount
+        guard n > 0 else { return nil }
+        if n > opCapacity {
+            fastOps.deallocate()
+            genericOps.deallocate()
+            opCapacity = n
+            fastOps = .allocate(capacity: n)
+            genericOps = .allocate(capacity: n)
+        }
+        let table = Template.count * Self.modeIndex(buffer.codeMode)
+        let built = buffer.storage.withUnsafeBufferPointer { code -> Bool in
+            buffer.ends.withUnsafeBufferPointer { ends -> Bool in
+                var from = 0
+                for i in 0..<n {
+                    let end = Int(ends[i].offset), immediateBytes = Int(ends[i].immediateBytes)
+                    let template = Int(ends[i].template), slot = table + template
+                    let address = base &+ UInt64(from)
+                    if template != Template.none && ready[slot] {
+                        fastOps[i] = prototypes[slot].fast
+                        genericOps[i] = prototypes[slot].generic
+                        fastOps[i].address = address
+                        genericOps[i].address = address
+                        if immediateBytes > 0 {
+                            let imm = Int64(bitPattern: Self.littleEndian(code.baseAddress! + end - immediateBytes, immediateBytes))
+                            fastOps[i].imm = imm
+                            genericOps[i].imm = imm
+                        }
+                    } else {
+                        let p = code.baseAddress! + from, available = min(15, code.count - from), length = end - from
+                        guard decode(p, available: available, length: length, address: address, mode: buffer.codeMode,
+                                     fastForms: true, into: &fastOps[i]),
+                              decode(p, available: available, length: length, address: address, mode: buffer.codeMode,
+                                     fastForms: false, into: &genericOps[i])
+                        else { return false }
+                        if template != Template.none,
+                           holdsAsPrototype(fastOps[i], p, length: length, immediateBytes: immediateBytes, fastForms: true),
+                           holdsAsPrototype(genericOps[i], p, length: length, immediateBytes: immediateBytes, fastForms: false) {
+                            prototypes[slot] = Prototype(fast: fastOps[i], generic: genericOps[i])
+                            ready[slot] = true
+                        }
+                    }
+                    from = end
+                }
+                return from == buffer.count
+            }
+        }
+        return built ? Built(fast: UnsafeBufferPointer(start: fastOps, count: n), generic: UnsafeBufferPointer(start: genericOps, count: n)) : nil
+    }
+
+    private static func modeIndex(_ mode: CodeMode) -> Int {
+        switch mode {
+        case .bits16: 0
+        case .bits32: 1
+        case .bits64: 2
+        }
+    }
+
+    /// `DirectDecoder` on the `length`-byte instruction at `p`, as the machine runs it; false
+    /// unless it decodes exactly those bytes.
+    private func decode(_ p: UnsafePointer<UInt8>, available: Int, length: Int, address: UInt64, mode: CodeMode,
+                        fastForms: Bool, into op: inout Op) -> Bool {
+        DirectDecoder.decode(p, available: available, address: address, mode: mode, costs: costs, fastForms: fastForms, into: &op)
+            && Int(op.length) == length
+    }
+
+    /// Whether `op`, decoded from the `length` bytes at `p`, may stand for every instruction
+    /// with the same bytes before the immediate: the same bytes at another address, and with
+    /// the immediate's bits inverted, decode to `op` with only the address and immediate changed,
+    /// and the immediate is the bytes' value as the decoder takes it.
+    private func holdsAsPrototype(_ op: Op, _ p: UnsafePointer<UInt8>, length: Int, immediateBytes: Int, fastForms: Bool) -> Bool {
+        let fixed = length - immediateBytes
+        if immediateBytes > 0 && op.imm != Int64(bitPattern: Self.littleEndian(p + fixed, immediateBytes)) { return false }
+        var bytes = Array(UnsafeBufferPointer(start: p, count: length))
+        for k in fixed..<length { bytes[k] = ~bytes[k] }
+        let moved = op.address &+ 0x10_0010
+        var other = op
+        let decoded = bytes.withUnsafeBufferPointer { b in
+            decode(b.baseAddress!, available: length, length: length, address: moved, mode: op.codeMode, fastForms: fastForms, into: &other)
+        }
+        guard decoded else { return false }
+        var expected = op
+        expected.address = moved
+        if immediateBytes > 0 {
+            expected.imm = Int64(bitPattern: bytes.withUnsafeBufferPointer { Self.littleEndian($0.baseAddress! + fixed, immediateBytes) })
+        }
+        return other == expected
+    }
+
+    /// The `n`-byte little-endian value at `p` (1 to 8 bytes).
+    @inline(__always)
+    private static func littleEndian(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        var v: UInt64 = 0
+        withUnsafeMutableBytes(of: &v) { $0.baseAddress!.copyMemory(from: p, byteCount: n) }
+        return UInt64(littleEndian: v)
+    }
+}

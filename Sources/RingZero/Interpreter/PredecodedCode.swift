@@ -1,0 +1,55 @@
+/// Ops a caller built for code it loaded (the fuzzer's `OpPrototypes`), which
+/// `Machine.decodeBlock` takes instead of decoding the bytes: for an instruction at one of their
+/// addresses, in their code mode, while no store has reached the pages they came from.
+///
+/// The pointer is borrowed: a caller sets it for one run (`Machine.withPredecoded`), and it is
+/// cleared after it.
+struct PredecodedCode {
+    /// The Ops, ascending by address; none when `count` is zero.
+    var ops: UnsafePointer<Op>?
+    var count = 0
+    var mode = CodeMode.bits64
+    /// The pages their bytes lie in.
+    var firstPage: UInt64 = 0
+    var lastPage: UInt64 = 0
+    /// Where the reference path looks first: the Op after the one it took last.
+    var next = 0
+
+    /// The index of the Op at `address`, if there is one.
+    @inline(__always)
+    func index(of address: UInt64) -> Int? {
+        guard let ops else { return nil }
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if ops[mid].address < address { low = mid + 1 } else { high = mid }
+        }
+        return low < count && ops[low].address == address ? low : nil
+    }
+
+    /// The reference path's next instruction: the Op at `address` copied to `slot`, when there
+    /// is one for `mode` and its bytes are intact; false otherwise (decode it).
+    @inline(__always)
+    mutating func take(at address: UInt64, mode: CodeMode, _ memory: PhysicalMemory, into slot: UnsafeMutablePointer<Op>) -> Bool {
+        guard count > 0, let ops, mode == self.mode, intact(memory) else { return false }
+        let i: Int
+        if next < count && ops[next].address == address {
+            i = next
+        } else if let found = index(of: address) {
+            i = found
+        } else {
+            return false
+        }
+        slot.pointee = ops[i]
+        next = i + 1
+        return true
+    }
+
+    /// Whether no store has reached the Ops' pages since they were set (`Machine.withPredecoded`
+    /// starts `memory`'s watch of written pages).
+    @inline(__always)
+    func intact(_ memory: PhysicalMemory) -> Bool {
+        for page in memory.pagesWrittenSinceWatch where page >= firstPage && page <= lastPage { return false }
+        return true
+    }
+}
