@@ -127,15 +127,35 @@ import Testing
         }
     }
 
-    /// The comparison of the two runs sees registers, MSRs, counters and guest memory.
+    /// The comparison of the two runs sees the outcome (how it ended, the exceptions taken),
+    /// registers, MSRs, counters and guest memory.
     @Test func theComparisonSeesEveryDifference() throws {
         let a = try makeMachine("90 f4"), b = try makeMachine("90 f4")
         // As in the fuzzer, both start from a snapshot: memory is compared over the pages
         // either wrote since.
         _ = a.snapshot()
         _ = b.snapshot()
-        let oa = a.run(), ob = b.run()
+        let oa = a.runInPlace(RunOptions()), ob = b.runInPlace(RunOptions())
         #expect(FuzzWorker.sameResult(oa, a, ob, b))
+        #expect(!FuzzWorker.sameResult(oa, a, .end, b), "how the run ended")
+        // The exceptions taken, and the one that ended a run.
+        let c = try makeMachine("0f 0b 0f 0b f4"), d = try makeMachine("0f 0b 0f 0b f4")
+        for m in [c, d] { _ = m.snapshot() }
+        let oc = c.runInPlace(RunOptions(onFault: .continue)), od = d.runInPlace(RunOptions(onFault: .continue))
+        #expect(oc == .hlt && c.outcome(oc).faults.count == 2)
+        #expect(FuzzWorker.sameResult(oc, c, od, d))
+        let taken = d.core.pointee.faultBuffer.removeLast()
+        #expect(!FuzzWorker.sameResult(oc, c, od, d), "one exception fewer")
+        d.core.pointee.faultBuffer.append(FaultRecord(vector: taken.vector, errorCode: taken.errorCode, rip: taken.rip &+ 1, instruction: nil))
+        #expect(!FuzzWorker.sameResult(oc, c, od, d), "an exception at another address")
+        d.core.pointee.faultBuffer[1] = taken
+        #expect(FuzzWorker.sameResult(oc, c, od, d))
+        let f = try makeMachine("0f 0b f4"), g = try makeMachine("0f 0b f4")
+        for m in [f, g] { _ = m.snapshot() }
+        let of = f.runInPlace(RunOptions()), og = g.runInPlace(RunOptions())
+        #expect(of == .fault && FuzzWorker.sameResult(of, f, og, g))
+        g.core.pointee.lastExit.fault?.errorCode = 1
+        #expect(!FuzzWorker.sameResult(of, f, og, g), "the exception that ended the run")
         b.memory.write(0x8000, 1, 7)
         #expect(!FuzzWorker.sameResult(oa, a, ob, b), "a byte of guest memory")
         b.memory.write(0x8000, 1, 0)

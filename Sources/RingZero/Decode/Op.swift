@@ -56,7 +56,8 @@ public struct Op: Sendable, Equatable {
     /// end below 2,000, and the other half of the word holds `carryHint`.
     private var instructionID16: UInt16
     /// For a fast INC or DEC in a cached block: where the CF it keeps is found, as worked out
-    /// when the block was decoded (`CarryHint`). Zero outside the cache.
+    /// when the block was decoded (`CarryHint`; set in every cached Op, read only by those).
+    /// Zero outside the cache.
     var carryHint: UInt8
     var restCycles: UInt32
     /// Displacement of the memory operand (absolute address for RIP-relative operands).
@@ -121,14 +122,14 @@ public struct Op: Sendable, Equatable {
     /// Inlined: called on an Op in the arena, a call copied all 64 bytes of it, and reading
     /// the `entry` just stored stalled on store forwarding (a sixth of `decodeBlock`).
     @inline(__always) var endsBlock: Bool {
-        handler.endsBlock || (handler == .movToCR && cond == 0) || (handler == .lmsw && codeMode == .bits16)
+        handler.endsBlock | ((handler == .movToCR) & (cond == 0)) | ((handler == .lmsw) & (codeMode == .bits16))
     }
 
     /// The address of the next instruction.
     @inline(__always) public var nextAddress: UInt64 { address &+ UInt64(length) }
 
     /// A fast form counted as `alu` (the other fast form, a Jcc, as `branch taken`).
-    @inline(__always) var isFastALU: Bool { handler.isFast && form == CostForm.alu.rawValue }
+    @inline(__always) var isFastALU: Bool { handler.isFast & (form == CostForm.alu.rawValue) }
 
     /// The instruction an Op stands for: every field but where it sits in a cached block
     /// (`restCount`, `restFastALU`, `restCycles`, `carryHint`, `entry`), so that an Op a hook sees in the cache equals

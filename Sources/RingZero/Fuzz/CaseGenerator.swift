@@ -127,7 +127,9 @@ public struct CaseGenerator: Sendable {
     private let hasVMX: Bool, hasSMX: Bool
     private let cr0Fixed0: UInt64, cr4Fixed0: UInt64
     private let revision: UInt32, physicalLimit: UInt64
-    private let defaults: [CPUState]
+    /// Each mode's default CR0 and CR4, by `OperatingMode.index` (not the whole default state,
+    /// whose copy per case was a tenth of generating it).
+    private let defaultControlRegisters: [(cr0: UInt64, cr4: UInt64)]
 
     /// Where the VMXON operands live: pointer slots, each naming one kind of region.
     static let pointerSlots: [UInt16] = [0x2000, 0x2008, 0x2010, 0x2018, 0x2020, 0x2028, 0x2030]
@@ -148,7 +150,10 @@ public struct CaseGenerator: Sendable {
         hasSMX = profile.hasSMX
         revision = UInt32(truncatingIfNeeded: msr(MSRIndex.IA32_VMX_BASIC)) & 0x7FFF_FFFF
         physicalLimit = UInt64(1) << UInt64(profile.maxPhysicalAddress)
-        defaults = OperatingMode.allCases.map { MachineSetup.defaults(for: $0, memorySize: 16 << 20, profile: profile) }
+        defaultControlRegisters = OperatingMode.allCases.map {
+            let state = MachineSetup.defaults(for: $0, memorySize: 16 << 20, profile: profile)
+            return (state.cr0, state.cr4)
+        }
     }
 
     /// The VMXON operands every generated state file writes (the same for every case).
@@ -161,7 +166,9 @@ public struct CaseGenerator: Sendable {
 
     private mutating func next() -> UInt64 { random.next() }
 
-    private mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    /// A number below `n`: the high half of a 64-by-64-bit product (Lemire), where a remainder
+    /// cost a 64-bit division, several per instruction generated.
+    private mutating func below(_ n: Int) -> Int { Int(truncatingIfNeeded: next().multipliedFullWidth(by: UInt64(truncatingIfNeeded: n)).high) }
     private mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
     private mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
 
@@ -409,9 +416,7 @@ public struct CaseGenerator: Sendable {
     private static let userCPLs: [UInt8] = [1, 3]
 
     private mutating func startingState(_ mode: OperatingMode) -> StartingState {
-        let defaults = self.defaults[mode.index]
-        var cr0 = defaults.cr0
-        var cr4 = defaults.cr4
+        var (cr0, cr4) = defaultControlRegisters[mode.index]
         if hasVMX && chance(60) { cr4 |= CR4.VMXE }
         if hasSMX && chance(40) { cr4 |= CR4.SMXE }
         // VMX root operation only where the processor can hold it: protected or IA-32e mode

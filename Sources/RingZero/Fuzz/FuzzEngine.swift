@@ -106,13 +106,15 @@ public struct FuzzEngine: Sendable {
     /// Stop reason, fault vectors and VMX/SMX state and mode, hashed: what makes two runs
     /// "different outcomes". A multiply-xorshift mix rather than `Hasher` (SipHash, and a
     /// second hashing when the set of outcomes stores it), on every case.
-    static func outcomeClass(_ o: RunOutcome, _ m: Machine) -> Int {
+    /// The class of `m`'s last run, which ended for `reason`: how it ended, the exceptions it
+    /// took, VMX and SMX operation and the mode.
+    static func outcomeClass(_ reason: StopReason, _ m: Machine) -> Int {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15
         @inline(__always) func mix(_ v: UInt64) {
             h = (h ^ v) &* 0xBF58_476D_1CE4_E5B9
             h ^= h >> 31
         }
-        let reason: UInt64 = switch o.reason {
+        let reasonCode: UInt64 = switch reason {
         case .hlt: 0
         case .end: 1
         case .fault: 2
@@ -121,9 +123,8 @@ public struct FuzzEngine: Sendable {
         case .unsupported: 5
         case .hook: 6
         }
-        mix(reason)
-        mix(UInt64(o.fault?.vector.rawValue ?? 0xFF))
-        for f in o.faults { mix(UInt64(f.vector.rawValue)) }
+        mix(reasonCode)
+        m.mixFaults { mix($0) }
         mix(m.state.vmx.operation == .none ? 0 : 1)
         mix(m.state.smx.operation ? 1 : 0)
         mix(UInt64(m.state.mode.index))

@@ -70,7 +70,7 @@ public final class FuzzWorker {
     /// `engine.fullCheckInterval`-th case.
     public func evaluate(seed: UInt64, index: UInt64) -> FuzzEngine.Result {
         engine.generate(seed: seed, index: index, with: &generator, into: &buffer.pointee)
-        var ops = prototypes.build(buffer.pointee, at: Self.loadAddress)
+        var ops = prototypes.build(buffer, at: Self.loadAddress)
         // Every so often the reference run decodes every instruction afresh instead.
         let decodesAfresh = index % max(engine.referenceDecodeInterval, 1) == 0
         if decodesAfresh { ops?.generic = UnsafeBufferPointer(start: nil, count: 0) }
@@ -130,11 +130,12 @@ public final class FuzzWorker {
     /// operation, A20M, the chipset, then the blob. (The VMXON operands every file writes are in
     /// the snapshot.) The full checks compare the result with the state file's.
     private func apply(_ start: StartingState?, host: HostCheck?, code: UnsafeRawBufferPointer, to m: Machine, from snapshot: Snapshot) -> String? {
-        do { try m.restore(snapshot) } catch { return "\(error)" }
         // Each case starts with no decoded code, so that it runs as its reproducer replays
         // (a block cached by an earlier case on a page the restore leaves alone would carry
-        // that case's history into this one).
+        // that case's history into this one). Before the restore, which then finds no code to
+        // drop block by block.
         if !keepsDecodedCode { m.cache.removeAll(memory: m.memory) }
+        do { try m.restore(snapshot) } catch { return "\(error)" }
         if let host {
             m.state = modeDefaults[OperatingMode.long.index]
             m.state[.rax] = host.a
@@ -180,26 +181,23 @@ public final class FuzzWorker {
             return .rejected(why)
         }
         let options = RunOptions(maxInstructions: engine.maxInstructions, onFault: .continue)
-        let plainOutcome = if let ops {
-            fastPlain.withPredecoded(ops.fast, mode: buffer.pointee.codeMode) { fastPlain.run(options) }
-        } else {
-            fastPlain.run(options)
-        }
+        // (Set and cleared around the runs, not in closures: a closure's result was copied.)
+        if let ops { fastPlain.setPredecoded(ops.fast, mode: buffer.pointee.codeMode) }
+        let plainEnd = fastPlain.runInPlace(options)
+        fastPlain.clearPredecoded()
 
         var referenceOptions = options
         referenceOptions.referencePath = true
         watch.begin(fastReference)
-        let referenceOutcome = if let ops, !ops.generic.isEmpty {
-            fastReference.withPredecoded(ops.generic, mode: buffer.pointee.codeMode) { fastReference.run(referenceOptions) }
-        } else {
-            fastReference.run(referenceOptions)
-        }
+        if let ops, !ops.generic.isEmpty { fastReference.setPredecoded(ops.generic, mode: buffer.pointee.codeMode) }
+        let referenceEnd = fastReference.runInPlace(referenceOptions)
+        fastReference.clearPredecoded()
         if let (invariant, detail) = watch.finish(fastReference) {
             return .violated(Violation(invariant: invariant, detail: detail, fuzzCase: makeCase()))
         }
-        if !Self.sameResult(plainOutcome, fastPlain, referenceOutcome, fastReference) {
-            let a = Report(machine: fastPlain, outcome: plainOutcome).json
-            let b = Report(machine: fastReference, outcome: referenceOutcome).json
+        if !Self.sameResult(plainEnd, fastPlain, referenceEnd, fastReference) {
+            let a = Report(machine: fastPlain, outcome: fastPlain.outcome(plainEnd)).json
+            let b = Report(machine: fastReference, outcome: fastReference.outcome(referenceEnd)).json
             var detail = FuzzEngine.difference(a, b)
             if detail.isEmpty { detail = "guest memory or per-form counters differ" }
             return .violated(Violation(invariant: .fastMatchesReference, detail: detail, fuzzCase: makeCase()))
@@ -207,14 +205,15 @@ public final class FuzzWorker {
         if let host, let detail = Self.disagreement(host, fastPlain) {
             return .violated(Violation(invariant: .hostAgrees, detail: detail, fuzzCase: makeCase()))
         }
-        return .passed(outcome: FuzzEngine.outcomeClass(plainOutcome, fastPlain))
+        return .passed(outcome: FuzzEngine.outcomeClass(plainEnd, fastPlain))
     }
 
     /// Whether two runs ended identically: everything a report shows (the outcome, registers,
     /// MSRs, counters by form), and guest memory, which it does not: the pages either machine
     /// wrote since its memory was set up for the case (or since its last snapshot baseline).
-    static func sameResult(_ a: RunOutcome, _ m: Machine, _ b: RunOutcome, _ n: Machine) -> Bool {
-        guard a == b, sameState(m, n), m.msrFile.values == n.msrFile.values, m.tscOffset == n.tscOffset,
+    /// The runs are the machines' last (`Machine.runInPlace`), which ended for `a` and `b`.
+    static func sameResult(_ a: StopReason, _ m: Machine, _ b: StopReason, _ n: Machine) -> Bool {
+        guard a == b, m.sameFaultsAndExit(as: n), sameState(m, n), m.msrFile.values == n.msrFile.values, m.tscOffset == n.tscOffset,
               m.instructionCount == n.instructionCount, m.cycleCount == n.cycleCount,
               m.memory.unbackedReads == n.memory.unbackedReads, m.memory.unbackedWrites == n.memory.unbackedWrites
         else { return false }
@@ -287,7 +286,7 @@ public final class FuzzWorker {
                 return .violated(Violation(invariant: .fastPathMatchesReplay, detail: FuzzEngine.difference(fastReport, plainReport), fuzzCase: c))
             }
         }
-        return .passed(outcome: FuzzEngine.outcomeClass(plainOutcome, plain))
+        return .passed(outcome: FuzzEngine.outcomeClass(plainOutcome.reason, plain))
     }
 
     /// How the interpreter's result differs from the host's, if it does.

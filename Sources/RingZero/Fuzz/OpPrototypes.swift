@@ -58,8 +58,9 @@ final class OpPrototypes {
 
     /// The Ops of each instruction of `buffer` as loaded at `base`, valid until the next call;
     /// nil when one is not a form `DirectDecoder` decodes (the case is then decoded as usual).
-    func build(_ buffer: borrowing CaseBuffer, at base: UInt64) -> Built? {
-        let n = buffer.instructionCount
+    /// (By pointer: passed as a value, the buffer was copied, its arrays retained and released.)
+    func build(_ pointer: UnsafePointer<CaseBuffer>, at base: UInt64) -> Built? {
+        let n = pointer.pointee.instructionCount
         guard n > 0 else { return nil }
         if n > opCapacity {
             fastOps.deallocate()
@@ -68,9 +69,10 @@ final class OpPrototypes {
             fastOps = .allocate(capacity: n)
             genericOps = .allocate(capacity: n)
         }
-        let table = Template.count * Self.modeIndex(buffer.codeMode)
-        let built = buffer.storage.withUnsafeBufferPointer { code -> Bool in
-            buffer.ends.withUnsafeBufferPointer { ends -> Bool in
+        let mode = pointer.pointee.codeMode, count = pointer.pointee.count
+        let table = Template.count * Self.modeIndex(mode)
+        let built = pointer.pointee.storage.withUnsafeBufferPointer { code -> Bool in
+            pointer.pointee.ends.withUnsafeBufferPointer { ends -> Bool in
                 var from = 0
                 for i in 0..<n {
                     let end = Int(ends[i].offset), immediateBytes = Int(ends[i].immediateBytes)
@@ -82,15 +84,19 @@ final class OpPrototypes {
                         fastOps[i].address = address
                         genericOps[i].address = address
                         if immediateBytes > 0 {
-                            let imm = Int64(bitPattern: Self.littleEndian(code.baseAddress! + end - immediateBytes, immediateBytes))
+                            // One 8-byte load, cut to the immediate's width (the buffer has
+                            // `ByteSink.slack` bytes past the code): a copy of a variable
+                            // length was a call to memcpy, whose size dispatch mispredicted.
+                            let word = UnsafeRawPointer(code.baseAddress! + end - immediateBytes).loadUnaligned(as: UInt64.self)
+                            let imm = Int64(bitPattern: UInt64(littleEndian: word) & (UInt64.max >> UInt64(64 - 8 * immediateBytes)))
                             fastOps[i].imm = imm
                             genericOps[i].imm = imm
                         }
                     } else {
                         let p = code.baseAddress! + from, available = min(15, code.count - from), length = end - from
-                        guard decode(p, available: available, length: length, address: address, mode: buffer.codeMode,
+                        guard decode(p, available: available, length: length, address: address, mode: mode,
                                      fastForms: true, into: &fastOps[i]),
-                              decode(p, available: available, length: length, address: address, mode: buffer.codeMode,
+                              decode(p, available: available, length: length, address: address, mode: mode,
                                      fastForms: false, into: &genericOps[i])
                         else { return false }
                         if template != Template.none,
@@ -102,7 +108,7 @@ final class OpPrototypes {
                     }
                     from = end
                 }
-                return from == buffer.count
+                return from == count
             }
         }
         return built ? Built(fast: UnsafeBufferPointer(start: fastOps, count: n), generic: UnsafeBufferPointer(start: genericOps, count: n)) : nil

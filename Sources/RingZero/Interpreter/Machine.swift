@@ -316,6 +316,8 @@ struct MachineCore {
     var predecoded = PredecodedCode()
     /// Why the run ends, when a step returned `Step.stop` (`Machine.stop(_:)`).
     var blockExit = BlockExit(reason: .end)
+    /// How the last run ended (`Machine.outcome(_:)`).
+    var lastExit = BlockExit(reason: .end)
 
     init(msrs: MSRFile, facts: ProfileFacts) {
         self.msrs = msrs

@@ -157,7 +157,10 @@ final class OpCache {
         @inline(__always) mutating func add(_ op: Op, worstCase: UInt32) {
             worstCaseCost &+= UInt64(worstCase)
             baseCycles &+= UInt64(op.cost)
-            if op.isFastALU { fastALU += 1 } else if op.handler.isFast { fastJcc += 1 }
+            // Counted without a branch on the handler (random code mispredicted it).
+            let fastALUOp = op.isFastALU
+            fastALU &+= fastALUOp ? 1 : 0
+            fastJcc &+= op.handler.isFast & !fastALUOp ? 1 : 0
         }
     }
 

@@ -27,22 +27,21 @@ struct PredecodedCode {
         return low < count && ops[low].address == address ? low : nil
     }
 
-    /// The reference path's next instruction: the Op at `address` copied to `slot`, when there
-    /// is one for `mode` and its bytes are intact; false otherwise (decode it).
+    /// The reference path's next instruction: the Op at `address`, when there is one for
+    /// `mode` and its bytes are intact; nil otherwise (decode it). Run in place, not copied.
     @inline(__always)
-    mutating func take(at address: UInt64, mode: CodeMode, _ memory: PhysicalMemory, into slot: UnsafeMutablePointer<Op>) -> Bool {
-        guard count > 0, let ops, mode == self.mode, intact(memory) else { return false }
+    mutating func take(at address: UInt64, mode: CodeMode, _ memory: PhysicalMemory) -> UnsafePointer<Op>? {
+        guard count > 0, let ops, mode == self.mode, intact(memory) else { return nil }
         let i: Int
         if next < count && ops[next].address == address {
             i = next
         } else if let found = index(of: address) {
             i = found
         } else {
-            return false
+            return nil
         }
-        slot.pointee = ops[i]
         next = i + 1
-        return true
+        return ops + i
     }
 
     /// Whether no store has reached the Ops' pages since they were set (`Machine.withPredecoded`

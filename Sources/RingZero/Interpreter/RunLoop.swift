@@ -1,7 +1,45 @@
 extension Machine {
     /// Run from the current RIP until a stop reason applies.
     public func run(_ options: RunOptions = RunOptions()) -> RunOutcome {
+        outcome(dispatch(options))
+    }
+
+    /// Run as `run` does, leaving the outcome in the machine (`outcome(_:)` builds it): the
+    /// exceptions taken in the fault list it keeps, the exit's instruction and fault beside
+    /// it. For the fuzzer, which compares two runs in place: a `RunOutcome` per run, copied and
+    /// destroyed, cost it a dozen reference-count operations.
+    func runInPlace(_ options: RunOptions) -> StopReason {
         dispatch(options)
+    }
+
+    /// The outcome of the last run, which ended for `reason` (`runInPlace`).
+    func outcome(_ reason: StopReason) -> RunOutcome {
+        RunOutcome(reason: reason, rip: state.rip, instruction: core.pointee.lastExit.instruction,
+                   fault: core.pointee.lastExit.fault, faults: core.pointee.faultBuffer)
+    }
+
+    /// Whether the last runs of this machine and `other` took the same exceptions and ended
+    /// the same way (the unsupported instruction, the fault), compared in place.
+    func sameFaultsAndExit(as other: Machine) -> Bool {
+        let a = core.pointer(to: \.faultBuffer)!, b = other.core.pointer(to: \.faultBuffer)!
+        guard a.pointee.count == b.pointee.count,
+              core.pointee.lastExit.instruction == other.core.pointee.lastExit.instruction,
+              Self.same(core.pointee.lastExit.fault, other.core.pointee.lastExit.fault)
+        else { return false }
+        for i in 0..<a.pointee.count where !Self.same(a.pointee[i], b.pointee[i]) { return false }
+        return true
+    }
+
+    /// Call `mix` with the exit's exception vector (0xFF for none), then each exception's.
+    func mixFaults(_ mix: (UInt64) -> Void) {
+        mix(UInt64(core.pointee.lastExit.fault?.vector.rawValue ?? 0xFF))
+        let list = core.pointer(to: \.faultBuffer)!
+        for i in 0..<list.pointee.count { mix(UInt64(list.pointee[i].vector.rawValue)) }
+    }
+
+    private static func same(_ a: FaultRecord?, _ b: FaultRecord?) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        return a.vector == b.vector && a.errorCode == b.errorCode && a.rip == b.rip && a.instruction == b.instruction
     }
 
     /// Execute exactly one instruction (or take one exception) and stop.
@@ -12,10 +50,11 @@ extension Machine {
     /// The dispatch loop. A before-instruction hook is honoured only in the generic loop; the
     /// threaded loop, which runs whenever no hook is registered and the block fits the limits,
     /// has no trace of it.
-    private func dispatch(_ options: RunOptions) -> RunOutcome {
-        var faults: [FaultRecord] = []
-        swap(&faults, &core.pointee.faultBuffer)
-        if !faults.isEmpty { faults.removeAll(keepingCapacity: true) }
+    private func dispatch(_ options: RunOptions) -> StopReason {
+        // The fault list is the machine's, worked on in place: its buffer is reused by the next
+        // run once the caller has let go of this run's outcome.
+        let faultList = core.pointer(to: \.faultBuffer)!
+        if !faultList.pointee.isEmpty { faultList.pointee.removeAll(keepingCapacity: true) }
         pendingStop = nil
         let maxCycles = options.maxCycles ?? .max
         cycleBudget = maxCycles
@@ -31,22 +70,22 @@ extension Machine {
         let callsBeforeInstruction = hooks.hasBeforeInstruction
         let hookReadsStatusFlags = hooks.beforeInstructionReadsStatusFlags
         let beforeInstruction = hooks.beforeInstruction
-        func finish(_ reason: StopReason, instruction: String? = nil, fault: FaultRecord? = nil) -> RunOutcome {
+        func finish(_ reason: StopReason) -> StopReason {
             // Outside the loop `state` is exact: compute any pending status flags.
             materializeFlags()
-            core.pointee.faultBuffer = faults
-            return RunOutcome(reason: reason, rip: state.rip, instruction: instruction, fault: fault, faults: faults)
+            core.pointee.lastExit = BlockExit(reason: reason)
+            return reason
         }
         /// `finish` as a `Step.stop` asked (`stop(_:)` left the exit in the core).
-        func finishStopped() -> RunOutcome {
-            let exit = core.pointee.blockExit
-            core.pointee.blockExit = BlockExit(reason: .end)
-            return finish(exit.reason, instruction: exit.instruction, fault: exit.fault)
+        func finishStopped() -> StopReason {
+            materializeFlags()
+            swap(&core.pointee.lastExit, &core.pointee.blockExit)
+            return core.pointee.lastExit.reason
         }
 
         // Exceptions taken under `--on-fault continue` count against the instruction limit
         // with the retired instructions: a run of bytes that all fault must end too.
-        func executed() -> UInt64 { instructionCount &+ UInt64(faults.count) }
+        func executed() -> UInt64 { instructionCount &+ UInt64(faultList.pointee.count) }
         /// Call the before-instruction hook, if one is registered: whether it asks to stop.
         func hookStops(before op: UnsafePointer<Op>) -> Bool {
             guard callsBeforeInstruction else { return false }
@@ -58,14 +97,18 @@ extension Machine {
         /// place into the machine's slot for it: a fresh Op copied before its use stalled on
         /// store forwarding (written a byte at a time, copied 16 at a time).
         func stepAfresh() -> Step {
-            let slot = core.pointee.decodeSlot
             let mode = state.codeMode
-            if !core.pointee.predecoded.take(at: state.rip, mode: mode, memory, into: slot) {
+            let op: UnsafePointer<Op>
+            if let built = core.pointee.predecoded.take(at: state.rip, mode: mode, memory) {
+                op = built
+            } else {
+                let slot = core.pointee.decodeSlot
                 decodeOne(at: state.rip, mode: mode, fastForms: false, direct: decodesCommonFormsDirectly, into: &slot.pointee)
+                op = UnsafePointer(slot)
             }
-            if hookStops(before: slot) { return stop(BlockExit(reason: .hook)) }
-            state.rip = slot.pointee.nextAddress
-            return step(slot, options, &faults)
+            if hookStops(before: op) { return stop(BlockExit(reason: .hook)) }
+            state.rip = op.pointee.nextAddress
+            return step(op, options, &faultList.pointee)
         }
 
         if options.referencePath {
@@ -97,9 +140,9 @@ extension Machine {
                 block = decodeBlock(at: state.rip, mode: mode)
             }
             // Limits are checked once per block when the whole block fits in what is left.
-            let fits = fitsLimits(block, options, faults: faults.count)
+            let fits = fitsLimits(block, options, faults: faultList.pointee.count)
             if fits && !hooked && block.threaded {
-                switch runThreaded(block, mode: mode, options, &faults) {
+                switch runThreaded(block, mode: mode, options, &faultList.pointee) {
                 case .next, .nextBlock: continue
                 case .stop: return finishStopped()
                 }
@@ -118,7 +161,7 @@ extension Machine {
                 if hookStops(before: op) { return finish(.hook) }
                 index += 1
                 state.rip = op.pointee.nextAddress
-                switch step(op, options, &faults) {
+                switch step(op, options, &faultList.pointee) {
                 case .next: continue
                 case .nextBlock: break
                 case .stop: return finishStopped()
@@ -240,7 +283,8 @@ extension Machine {
         var pc = address
         let page = address >> 12
         // Where a fast INC or DEC finds the CF it keeps (`CarryHint`): unknown at the start.
-        var carry = CarryHint.unknown
+        var carry = CarryHint.unknown.rawValue
+        let carryAfter = CarryHint.table
         let table = core.pointee.threadedTable
         // Ops built for this code (`PredecodedCode`): the next one's index, while the block
         // follows them.
@@ -257,19 +301,24 @@ extension Machine {
             }
             let op = UnsafePointer(slots + n)
             let handler = op.pointee.handler
-            if handler == .incR || handler == .decR { slots[n].carryHint = carry.rawValue }
-            carry = CarryHint.after(handler, carry)
+            // What follows is written to branch on the handler as little as it can: on random
+            // code (the fuzzer's) every such branch mispredicted, and this loop paid most of
+            // the plain run's mispredictions (docs/performance.md, item 55).
+            // The carry hint is stored in every Op (only INC and DEC read it), and the next
+            // one found in a table.
+            slots[n].carryHint = carry
+            let after = carryAfter[Int(handler.rawValue)]
+            carry = after == CarryHint.keepsHint ? carry : after
             slots[n].thread(ThreadedIndex.of(op.pointee), table)
+            // A MOV ECX, imm32 before RDMSR or WRMSR: both tests made, one branch (rarely taken).
             if n > 0, let pair = ThreadedIndex.pair(slots[n - 1], then: handler) { slots[n - 1].thread(pair, table) }
             n += 1
             totals.add(op.pointee, worstCase: worstCase[Int(op.pointee.form)])
             pc = op.pointee.nextAddress
             // A REP string instruction ends its block too: its iterations are not in the
             // block's cost, so the limits must be checked again after it.
-            let repeats = (op.pointee.handler == .stos || op.pointee.handler == .movs)
-                && op.pointee.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
-            if op.pointee.endsBlock || repeats || n >= OpCache.maxBlockLength { break }
-            if pc >> 12 != page || pc == endAddress { break }
+            let repeats = (handler == .stos) | (handler == .movs) && op.pointee.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
+            if op.pointee.endsBlock | repeats | (n >= OpCache.maxBlockLength) | (pc >> 12 != page) | (pc == endAddress) { break }
         }
         // A fast form right before the block's closing Jcc runs that Jcc itself.
         if n >= 2 && slots[n - 1].handler == .jccNear {
@@ -310,16 +359,24 @@ extension Machine {
     /// (`PhysicalMemory.watchWrites`); without a snapshot baseline (pages not tracked) the Ops
     /// are not used.
     func withPredecoded<T>(_ code: UnsafeBufferPointer<Op>, mode: CodeMode, _ body: () -> T) -> T {
-        memory.watchWrites()
-        if let first = code.first, let last = code.last {
-            let firstPage = first.address >> 12, lastPage = (last.address &+ UInt64(max(last.length, 1)) &- 1) >> 12
-            if firstPage <= lastPage, lastPage < UInt64(memory.pageCount), memory.areClean(pages: firstPage...lastPage) {
-                core.pointee.predecoded = PredecodedCode(ops: code.baseAddress, count: code.count, mode: mode,
-                                                         firstPage: firstPage, lastPage: lastPage)
-            }
-        }
-        defer { core.pointee.predecoded = PredecodedCode() }
+        setPredecoded(code, mode: mode)
+        defer { clearPredecoded() }
         return body()
+    }
+
+    /// `withPredecoded` in two halves, for a caller that keeps `code` alive in between.
+    func setPredecoded(_ code: UnsafeBufferPointer<Op>, mode: CodeMode) {
+        memory.watchWrites()
+        guard let first = code.first, let last = code.last else { return }
+        let firstPage = first.address >> 12, lastPage = (last.address &+ UInt64(max(last.length, 1)) &- 1) >> 12
+        if firstPage <= lastPage, lastPage < UInt64(memory.pageCount), memory.areClean(pages: firstPage...lastPage) {
+            core.pointee.predecoded = PredecodedCode(ops: code.baseAddress, count: code.count, mode: mode,
+                                                     firstPage: firstPage, lastPage: lastPage)
+        }
+    }
+
+    func clearPredecoded() {
+        core.pointee.predecoded = PredecodedCode()
     }
 
     /// `decodeOne` into `op` in place (an arena slot, say): no copy of a freshly built Op.

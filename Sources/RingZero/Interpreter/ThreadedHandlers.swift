@@ -68,12 +68,11 @@ enum ThreadedIndex {
     /// has a handler of its own: `previous`'s new index (else nil).
     @inline(__always)
     static func pair(_ previous: Op, then handler: Handler) -> UInt8? {
-        guard previous.handler == .movRI && previous.size == 4 && previous.dstReg == GPR.rcx.rawValue else { return nil }
-        switch handler {
-        case .rdmsr: return UInt8(movECXThenRDMSR)
-        case .wrmsr: return UInt8(movECXThenWRMSR)
-        default: return nil
-        }
+        // The tests combined without short-circuits: one branch, rarely taken (`decodeBlock`).
+        let movECX = (previous.handler == .movRI) & (previous.size == 4) & (previous.dstReg == GPR.rcx.rawValue)
+        let msr = (handler == .rdmsr) | (handler == .wrmsr)
+        guard movECX & msr else { return nil }
+        return UInt8(handler == .rdmsr ? movECXThenRDMSR : movECXThenWRMSR)
     }
 
     /// The index for `op`; `closing`: its block's closing Jcc, when `op` is the Op right
@@ -81,11 +80,16 @@ enum ThreadedIndex {
     @inline(__always)
     static func of(_ op: Op, closing jcc: ClosingJcc? = nil) -> UInt8 {
         let handler = op.handler
-        if handler == .vmxon && absoluteAddress(op) != nil { return UInt8(vmxonAtAbsoluteAddress) }
-        guard handler.isFast && handler != .jccNear else { return handler.rawValue }
-        let wide = op.size == 8
-        if let jcc, handler.setsLoopCondition { return UInt8(closing(form(handler), jcc, wide: wide)) }
-        return wide ? handler.rawValue : UInt8(narrow + form(handler))
+        if let jcc, handler.isFast && handler != .jccNear && handler.setsLoopCondition {
+            return UInt8(closing(form(handler), jcc, wide: op.size == 8))
+        }
+        // Chosen by selects rather than branches: `decodeBlock` runs this on every Op, and on
+        // fuzz cases (random instruction mixes) the branches mispredicted.
+        let narrowed = handler.isFast & (handler != .jccNear) & (op.size != 8)
+        let narrowIndex = UInt8(truncatingIfNeeded: narrow &+ Int(handler.rawValue) &- Int(Handler.addRR.rawValue))
+        let index = narrowed ? narrowIndex : handler.rawValue
+        let absolute = (handler == .vmxon) & (absoluteAddress(op) != nil)
+        return absolute ? UInt8(vmxonAtAbsoluteAddress) : index
     }
 
     /// The linear address of `op`'s memory operand when it is the displacement alone, the
@@ -94,11 +98,10 @@ enum ThreadedIndex {
     /// `canonicalLinearAddress` would make); else nil.
     @inline(__always)
     static func absoluteAddress(_ op: Op) -> UInt64? {
-        guard op.memBase == Op.noRegister && op.memIndex == Op.noRegister && op.segment < SegmentOverride.fs.rawValue,
-              op.disp >= 0 else { return nil }
-        let address = UInt64(op.disp)
-        let fitsSize = op.addressSize == 8 || address >> (UInt64(op.addressSize) * 8) == 0
-        return fitsSize && address >> 47 == 0 ? address : nil
+        let address = UInt64(bitPattern: op.disp)
+        let alone = (op.memBase == Op.noRegister) & (op.memIndex == Op.noRegister) & (op.segment < SegmentOverride.fs.rawValue)
+        let fitsSize = (op.addressSize == 8) | (address >> (UInt64(op.addressSize & 7) * 8) == 0)
+        return alone & (op.disp >= 0) & fitsSize & (address >> 47 == 0) ? address : nil
     }
 
     /// A fast form's place among them, 0 for `addRR`.

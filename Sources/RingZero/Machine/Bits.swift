@@ -111,3 +111,16 @@ extension Array where Element: BitwiseCopyable {
         }
     }
 }
+
+extension Bool {
+    /// Both, without a short circuit: one branch at most where `&&` makes one per operand. For
+    /// tests on random data (the fuzzer's instruction mixes), whose branches mispredict.
+    @inline(__always) static func & (lhs: Bool, rhs: Bool) -> Bool {
+        (UInt8(lhs ? 1 : 0) & UInt8(rhs ? 1 : 0)) != 0
+    }
+
+    /// Either, without a short circuit (see `&`).
+    @inline(__always) static func | (lhs: Bool, rhs: Bool) -> Bool {
+        (UInt8(lhs ? 1 : 0) | UInt8(rhs ? 1 : 0)) != 0
+    }
+}

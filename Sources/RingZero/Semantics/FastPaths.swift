@@ -187,6 +187,20 @@ enum CarryHint: UInt8 {
     /// logical result pending (CF = 0), tested for first.
     case vmStatus
 
+    /// `after` for every handler, by raw value, as a table `decodeBlock` reads without a
+    /// branch (on random instruction mixes the switch mispredicted): the hint, or
+    /// `keepsHint` for the handlers that keep the one before them.
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<UInt8> = {
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        table.initialize(repeating: CarryHint.unknown.rawValue, count: 256)
+        for handler in Handler.allCases {
+            let keeps = after(handler, .carry) == .carry && after(handler, .clear) == .clear
+            table[Int(handler.rawValue)] = keeps ? keepsHint : after(handler, .unknown).rawValue
+        }
+        return table
+    }()
+    static let keepsHint: UInt8 = 0xFF
+
     /// The hint for what follows `handler`, given the hint before it.
     static func after(_ handler: Handler, _ hint: CarryHint) -> CarryHint {
         switch handler {
