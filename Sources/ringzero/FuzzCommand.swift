@@ -105,14 +105,8 @@ struct FuzzCommand: ParsableCommand {
                 // a case.
                 var batch = Campaign.Batch()
                 var index = UInt64(worker)
-                while index < limit {
-                    if batch.executions & 255 == 0 {
-                        campaign.merge(&batch)
-                        if campaign.stopped { break }
-                        if let deadline, Date() >= deadline { break }
-                    }
-                    let result = raw ? fuzzer.evaluate(engine.rawCase(seed: seed, index: index, corpus: blobs))
-                                     : fuzzer.evaluate(seed: seed, index: index)
+                let stride = UInt64(jobs)
+                func record(_ index: UInt64, _ result: FuzzEngine.Result) {
                     switch result {
                     case .passed(let outcome): batch.record(outcome: outcome)
                     case .rejected(let why): batch.record(rejected: why)
@@ -120,7 +114,24 @@ struct FuzzCommand: ParsableCommand {
                         campaign.merge(&batch)
                         campaign.record(violation: engine.minimize(v), index: index)
                     }
-                    index += UInt64(jobs)
+                }
+                while index < limit {
+                    if batch.executions & 255 < UInt64(FuzzWorker.batchSize) {
+                        campaign.merge(&batch)
+                        if campaign.stopped { break }
+                        if let deadline, Date() >= deadline { break }
+                    }
+                    if raw {
+                        record(index, fuzzer.evaluate(engine.rawCase(seed: seed, index: index, corpus: blobs)))
+                        index += stride
+                    } else {
+                        // Structured cases a batch at a time (`FuzzWorker`), the last one cut
+                        // to the limit.
+                        let left = (limit - index - 1) / stride + 1
+                        let count = Int(min(UInt64(FuzzWorker.batchSize), left))
+                        fuzzer.evaluate(seed: seed, from: index, by: stride, count: count, record)
+                        index += UInt64(count) * stride
+                    }
                 }
                 campaign.merge(&batch)
             }

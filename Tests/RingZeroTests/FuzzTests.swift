@@ -110,6 +110,27 @@ import Testing
         }
     }
 
+    /// A batch (generated and built before any case runs) gives each case the result it gets
+    /// alone, in order, whatever the stride and count; a full check on every case finds nothing.
+    @Test func aBatchGivesEachCaseItsOwnResult() throws {
+        var engine = FuzzEngine(profile: .i7_5600u, length: 16)
+        engine.fullCheckInterval = 4
+        let batched = try engine.makeWorker(), single = try engine.makeWorker()
+        for (first, stride, count) in [(UInt64(0), UInt64(1), FuzzWorker.batchSize), (5, 3, 7), (1000, 2, FuzzWorker.batchSize + 5)] {
+            var seen: [UInt64] = []
+            batched.evaluate(seed: 31, from: first, by: stride, count: count) { index, result in
+                seen.append(index)
+                switch (result, single.evaluate(seed: 31, index: index)) {
+                case (.passed(let a), .passed(let b)): #expect(a == b, "case \(index): outcome classes differ")
+                case (.violated(let v), _), (_, .violated(let v)): Issue.record("case \(index): \(v.invariant.rawValue): \(v.detail)")
+                case (.rejected(let why), _), (_, .rejected(let why)): Issue.record("case \(index): rejected: \(why)")
+                }
+            }
+            let expected = (0..<min(count, FuzzWorker.batchSize)).map { first + UInt64($0) * stride }
+            #expect(seen == expected)
+        }
+    }
+
     /// The fuzzer starts every case with no decoded code, so a case runs as its reproducer
     /// does. Here its fast machines keep their Op caches from case to case, as a long-running
     /// program does, over raw cases (random bytes: self-modifying code, jumps anywhere, the top

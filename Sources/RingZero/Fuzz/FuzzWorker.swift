@@ -20,6 +20,8 @@ public final class FuzzWorker {
     /// The case being run, behind a pointer: as a stored `var` every access was checked for
     /// exclusivity and the buffer copied (its four arrays retained and released) per case.
     private let buffer: UnsafeMutablePointer<CaseBuffer>
+    /// The cases of a batch (`evaluate(seed:from:by:count:_:)`).
+    private let batch: UnsafeMutablePointer<CaseBuffer>
     /// Builds the plain run's Ops for generated cases (`OpPrototypes`).
     private let prototypes: OpPrototypes
     /// Each mode's default state (`MachineSetup.defaults`), by `OperatingMode.index`.
@@ -42,6 +44,8 @@ public final class FuzzWorker {
         generator = CaseGenerator(seed: 0, profile: engine.profile, length: engine.length, mode: engine.mode)
         buffer = .allocate(capacity: 1)
         buffer.initialize(to: CaseBuffer())
+        batch = .allocate(capacity: Self.batchSize)
+        batch.initialize(repeating: CaseBuffer(), count: Self.batchSize)
         fastPlain = try Machine(profile: engine.profile)
         fastReference = try Machine(profile: engine.profile)
         for m in [fastPlain, fastReference] {
@@ -50,7 +54,8 @@ public final class FuzzWorker {
             for region in generator.profileMemory { m.load(region.bytes, at: region.address) }
         }
         fastPristine = (fastPlain.snapshot(), fastReference.snapshot())
-        prototypes = OpPrototypes(costs: fastPlain.costs)
+        // The ops of the batch's cases, and of `evaluate(seed:index:)`'s (the last place).
+        prototypes = OpPrototypes(costs: fastPlain.costs, capacity: engine.length, slots: Self.batchSize + 1)
         let size = fastPlain.memory.size, profile = engine.profile
         modeDefaults = OperatingMode.allCases.map { MachineSetup.defaults(for: $0, memorySize: size, profile: profile) }
         let watch = self.watch, hookedWatch = self.hookedWatch
@@ -62,6 +67,8 @@ public final class FuzzWorker {
     deinit {
         buffer.deinitialize(count: 1)
         buffer.deallocate()
+        batch.deinitialize(count: Self.batchSize)
+        batch.deallocate()
     }
 
     // MARK: Running cases
@@ -70,20 +77,54 @@ public final class FuzzWorker {
     /// `engine.fullCheckInterval`-th case.
     public func evaluate(seed: UInt64, index: UInt64) -> FuzzEngine.Result {
         engine.generate(seed: seed, index: index, with: &generator, into: &buffer.pointee)
-        var ops = prototypes.build(buffer, at: Self.loadAddress)
+        let ops = prototypes.build(buffer, at: Self.loadAddress, slot: Self.batchSize)
+        return runGenerated(index: index, buffer, ops)
+    }
+
+    /// How many cases `evaluate(seed:from:by:count:_:)` generates before it runs them.
+    public static let batchSize = 16
+
+    /// Cases `first`, `first + stride`, ... (`count` of them, at most `batchSize`) of `seed`,
+    /// as `evaluate(seed:index:)` runs them, handed to `body` in order. All are generated and
+    /// their Ops built first, then run: each stage's code then stays in the instruction cache
+    /// from one case to the next, where a case running every stage in turn evicted them all
+    /// (docs/performance.md, item 56).
+    public func evaluate(seed: UInt64, from first: UInt64, by stride: UInt64, count: Int,
+                         _ body: (UInt64, FuzzEngine.Result) -> Void) {
+        let n = min(count, Self.batchSize)
+        var built: [OpPrototypes.Built?] = []
+        built.reserveCapacity(n)
+        for k in 0..<n {
+            engine.generate(seed: seed, index: first &+ UInt64(k) &* stride, with: &generator, into: &batch[k])
+            built.append(prototypes.build(batch + k, at: Self.loadAddress, slot: k))
+        }
+        for k in 0..<n {
+            let index = first &+ UInt64(k) &* stride
+            body(index, runGenerated(index: index, batch + k, built[k]))
+        }
+    }
+
+    /// A fast-path result as `evaluate` reports it: a violation confirmed by the full check, and
+    /// the full check run on every `fullCheckInterval`-th case.
+    private func checked(_ result: FuzzEngine.Result, index: UInt64, _ buffer: UnsafeMutablePointer<CaseBuffer>) -> FuzzEngine.Result {
+        if case .violated(let v) = result { return confirm(v) }
+        guard case .passed = result, index % max(engine.fullCheckInterval, 1) == 0 else { return result }
+        if case .violated(let v) = fullCheck(buffer.pointee.fuzzCase) { return .violated(v) }
+        return result
+    }
+
+    /// Run the generated case in `buffer` (case `index`), whose Ops `ops` holds.
+    private func runGenerated(index: UInt64, _ buffer: UnsafeMutablePointer<CaseBuffer>, _ ops: OpPrototypes.Built?) -> FuzzEngine.Result {
+        var ops = ops
         // Every so often the reference run decodes every instruction afresh instead.
         let decodesAfresh = index % max(engine.referenceDecodeInterval, 1) == 0
         if decodesAfresh { ops?.generic = UnsafeBufferPointer(start: nil, count: 0) }
+        let mode = buffer.pointee.codeMode
         let result = buffer.pointee.storage.withUnsafeBufferPointer { storage in
-            runFast(start: buffer.pointee.start, host: buffer.pointee.hostCheck, code: storage, count: buffer.pointee.count, ops: ops) {
-                self.buffer.pointee.fuzzCase
-            }
+            runFast(start: buffer.pointee.start, host: buffer.pointee.hostCheck, code: storage, count: buffer.pointee.count,
+                    ops: ops, mode: mode) { buffer.pointee.fuzzCase }
         }
-        if case .violated(let v) = result { return confirm(v) }
-        guard case .passed = result, index % max(engine.fullCheckInterval, 1) == 0 else { return result }
-        let c = buffer.pointee.fuzzCase
-        if case .violated(let v) = fullCheck(c) { return .violated(v) }
-        return result
+        return checked(result, index: index, buffer)
     }
 
     /// Run a case given as a value (minimizing, tests): the fast path when its state is the
@@ -91,7 +132,9 @@ public final class FuzzWorker {
     public func evaluate(_ c: FuzzCase) -> FuzzEngine.Result {
         if c.hasGeneratedState {
             let blob = c.blob
-            let fast = blob.withUnsafeBufferPointer { runFast(start: c.start, host: c.hostCheck, code: $0, count: $0.count, ops: nil) { c } }
+            let fast = blob.withUnsafeBufferPointer {
+                runFast(start: c.start, host: c.hostCheck, code: $0, count: $0.count, ops: nil, mode: .bits64) { c }
+            }
             if case .violated(let v) = fast { return confirm(v) }
             guard case .passed = fast else { return fast }
         }
@@ -173,23 +216,26 @@ public final class FuzzWorker {
     }
 
     /// The fast path: plain and reference-with-invariants on the fast machines, on the first
-    /// `count` bytes of `code`; the plain run takes `ops`, when given, instead of decoding
+    /// `count` bytes of `code`; the runs take `ops`, when given, instead of decoding
     /// (`OpPrototypes`). `makeCase` builds the case value only when there is something to report.
+    /// Both machines are set up before either runs: the setting up's code is then still in the
+    /// instruction cache for the second, as the handlers the plain run used are for the
+    /// reference run.
     private func runFast(start: StartingState?, host: HostCheck?, code: UnsafeBufferPointer<UInt8>, count: Int,
-                         ops: OpPrototypes.Built?, _ makeCase: () -> FuzzCase) -> FuzzEngine.Result {
+                         ops: OpPrototypes.Built?, mode: CodeMode, _ makeCase: () -> FuzzCase) -> FuzzEngine.Result {
         if let why = setUp(start: start, host: host, code: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(code)[0..<count])) {
             return .rejected(why)
         }
         let options = RunOptions(maxInstructions: engine.maxInstructions, onFault: .continue)
         // (Set and cleared around the runs, not in closures: a closure's result was copied.)
-        if let ops { fastPlain.setPredecoded(ops.fast, mode: buffer.pointee.codeMode) }
+        if let ops { fastPlain.setPredecoded(ops.fast, mode: mode) }
         let plainEnd = fastPlain.runInPlace(options)
         fastPlain.clearPredecoded()
 
         var referenceOptions = options
         referenceOptions.referencePath = true
         watch.begin(fastReference)
-        if let ops, !ops.generic.isEmpty { fastReference.setPredecoded(ops.generic, mode: buffer.pointee.codeMode) }
+        if let ops, !ops.generic.isEmpty { fastReference.setPredecoded(ops.generic, mode: mode) }
         let referenceEnd = fastReference.runInPlace(referenceOptions)
         fastReference.clearPredecoded()
         if let (invariant, detail) = watch.finish(fastReference) {

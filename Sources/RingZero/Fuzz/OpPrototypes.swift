@@ -23,23 +23,26 @@ final class OpPrototypes {
     /// By code mode and `Template`: the prototype, and whether there is one yet.
     private let prototypes: UnsafeMutablePointer<Prototype>
     private let ready: UnsafeMutablePointer<Bool>
-    /// The Ops of the last `build`, both forms.
-    private var fastOps: UnsafeMutablePointer<Op>
-    private var genericOps: UnsafeMutablePointer<Op>
-    private var opCapacity: Int
+    /// Where `build` writes, both forms: `slots` places of `capacity` Ops each, so that a
+    /// batch of cases can be built before any of them runs.
+    private let fastOps: UnsafeMutablePointer<Op>
+    private let genericOps: UnsafeMutablePointer<Op>
+    let capacity: Int, slots: Int
     let costs: CostModel
 
-    init(costs: CostModel) {
+    /// `capacity`: the most instructions a case has.
+    init(costs: CostModel, capacity: Int = 64, slots: Int = 1) {
         self.costs = costs
-        let slots = 3 * Template.count
+        let templates = 3 * Template.count
         let empty = Op(handler: .nop, address: 0, length: 0, codeMode: .bits64)
-        prototypes = .allocate(capacity: slots)
-        prototypes.initialize(repeating: Prototype(fast: empty, generic: empty), count: slots)
-        ready = .allocate(capacity: slots)
-        ready.initialize(repeating: false, count: slots)
-        opCapacity = 64
-        fastOps = .allocate(capacity: opCapacity)
-        genericOps = .allocate(capacity: opCapacity)
+        prototypes = .allocate(capacity: templates)
+        prototypes.initialize(repeating: Prototype(fast: empty, generic: empty), count: templates)
+        ready = .allocate(capacity: templates)
+        ready.initialize(repeating: false, count: templates)
+        self.capacity = max(capacity, 1)
+        self.slots = max(slots, 1)
+        fastOps = .allocate(capacity: self.capacity * self.slots)
+        genericOps = .allocate(capacity: self.capacity * self.slots)
     }
 
     deinit {
@@ -56,19 +59,14 @@ final class OpPrototypes {
         var generic: UnsafeBufferPointer<Op>
     }
 
-    /// The Ops of each instruction of `buffer` as loaded at `base`, valid until the next call;
-    /// nil when one is not a form `DirectDecoder` decodes (the case is then decoded as usual).
+    /// The Ops of each instruction of `buffer` as loaded at `base`, written to place `slot`
+    /// and valid until the next call for it; nil when one is not a form `DirectDecoder`
+    /// decodes, or there are more than `capacity` (the case is then decoded as usual).
     /// (By pointer: passed as a value, the buffer was copied, its arrays retained and released.)
-    func build(_ pointer: UnsafePointer<CaseBuffer>, at base: UInt64) -> Built? {
+    func build(_ pointer: UnsafePointer<CaseBuffer>, at base: UInt64, slot place: Int = 0) -> Built? {
         let n = pointer.pointee.instructionCount
-        guard n > 0 else { return nil }
-        if n > opCapacity {
-            fastOps.deallocate()
-            genericOps.deallocate()
-            opCapacity = n
-            fastOps = .allocate(capacity: n)
-            genericOps = .allocate(capacity: n)
-        }
+        guard n > 0, n <= capacity, place < slots else { return nil }
+        let fastOps = self.fastOps + place * capacity, genericOps = self.genericOps + place * capacity
         let mode = pointer.pointee.codeMode, count = pointer.pointee.count
         let table = Template.count * Self.modeIndex(mode)
         let built = pointer.pointee.storage.withUnsafeBufferPointer { code -> Bool in
