@@ -246,10 +246,9 @@ public struct CaseGenerator: Sendable {
         var b = chance(40) ? pick(Self.edges) : next()
         if operation.isShift && chance(70) { b = UInt64(below(70)) }
         let check = HostCheck(operation: operation, size: size, a: a, b: b, flags: next() & RFLAGS.status)
-        let code = check.code
         buffer.codeMode = .bits64
-        buffer.write(capacity: code.count) { out, chunkEnds in
-            out.append(contentsOf: code)
+        buffer.write(capacity: 4) { out, chunkEnds in
+            check.encode(&out)
             chunkEnds.append(out.count)
         }
         buffer.hostCheck = check

@@ -32,30 +32,54 @@ public struct HostCheck: Sendable, Equatable {
     /// The instruction in 64-bit code: `op rax, rbx` / `op rax` / `op rax, cl` / `imul rax, rbx`
     /// at the operand size (AL/BL for one byte).
     var code: [UInt8] {
-        let prefix: [UInt8] = size == 8 ? [0x48] : size == 2 ? [0x66] : []
-        let byte = size == 1
-        func group(_ opcode8: UInt8, _ opcode: UInt8, _ ext: UInt8) -> [UInt8] { prefix + [byte ? opcode8 : opcode, 0xC0 | (ext << 3)] }
-        switch operation {
-        case .add: return prefix + [byte ? 0x00 : 0x01, 0xD8]
-        case .adc: return prefix + [byte ? 0x10 : 0x11, 0xD8]
-        case .sub: return prefix + [byte ? 0x28 : 0x29, 0xD8]
-        case .sbb: return prefix + [byte ? 0x18 : 0x19, 0xD8]
-        case .and: return prefix + [byte ? 0x20 : 0x21, 0xD8]
-        case .or: return prefix + [byte ? 0x08 : 0x09, 0xD8]
-        case .xor: return prefix + [byte ? 0x30 : 0x31, 0xD8]
-        case .cmp: return prefix + [byte ? 0x38 : 0x39, 0xD8]
-        case .test: return prefix + [byte ? 0x84 : 0x85, 0xD8]
-        case .inc: return group(0xFE, 0xFF, 0)
-        case .dec: return group(0xFE, 0xFF, 1)
-        case .not: return group(0xF6, 0xF7, 2)
-        case .neg: return group(0xF6, 0xF7, 3)
-        case .rol: return group(0xD2, 0xD3, 0)
-        case .ror: return group(0xD2, 0xD3, 1)
-        case .shl: return group(0xD2, 0xD3, 4)
-        case .shr: return group(0xD2, 0xD3, 5)
-        case .sar: return group(0xD2, 0xD3, 7)
-        case .imul: return prefix + [0x0F, 0xAF, 0xC3]
+        var bytes = [UInt8](repeating: 0, count: 4 + ByteSink.slack)
+        var ends = [InstructionEnd](repeating: InstructionEnd(offset: 0, immediateBytes: 0, template: 0), count: 4)
+        let count = bytes.withUnsafeMutableBufferPointer { b in
+            ends.withUnsafeMutableBufferPointer { e in
+                var out = ByteSink(b.baseAddress!, capacity: 4, ends: e.baseAddress!)
+                encode(&out)
+                return out.count
+            }
         }
+        return Array(bytes[0..<count])
+    }
+
+    /// `code`, appended to `out` as one instruction of its own `Template` (by operation and
+    /// size), without the arrays `code` builds.
+    func encode(_ out: inout ByteSink) {
+        if size == 8 { out.append(0x48) } else if size == 2 { out.append(0x66) }
+        let byte = size == 1
+        func group(_ opcode8: UInt8, _ opcode: UInt8, _ ext: UInt8) {
+            out.append(byte ? opcode8 : opcode)
+            out.append(0xC0 | (ext << 3))
+        }
+        func rr(_ opcode8: UInt8, _ opcode: UInt8) {
+            out.append(byte ? opcode8 : opcode)
+            out.append(0xD8)
+        }
+        switch operation {
+        case .add: rr(0x00, 0x01)
+        case .adc: rr(0x10, 0x11)
+        case .sub: rr(0x28, 0x29)
+        case .sbb: rr(0x18, 0x19)
+        case .and: rr(0x20, 0x21)
+        case .or: rr(0x08, 0x09)
+        case .xor: rr(0x30, 0x31)
+        case .cmp: rr(0x38, 0x39)
+        case .test: rr(0x84, 0x85)
+        case .inc: group(0xFE, 0xFF, 0)
+        case .dec: group(0xFE, 0xFF, 1)
+        case .not: group(0xF6, 0xF7, 2)
+        case .neg: group(0xF6, 0xF7, 3)
+        case .rol: group(0xD2, 0xD3, 0)
+        case .ror: group(0xD2, 0xD3, 1)
+        case .shl: group(0xD2, 0xD3, 4)
+        case .shr: group(0xD2, 0xD3, 5)
+        case .sar: group(0xD2, 0xD3, 7)
+        case .imul: out.append(0x0F); out.append(0xAF); out.append(0xC3)
+        }
+        let sizeIndex = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3
+        out.endInstruction(template: Template.host + Int(operation.rawValue) * 4 + sizeIndex)
     }
 
     /// The starting state: 64-bit mode, the operands in RAX and RBX (the count in RCX), the flags.

@@ -112,7 +112,9 @@ enum Template {
     static let step = alu + 8 * 64
     static let push = step + 16
     static let pop = push + 8
-    static let count = pop + 8
+    /// A host-oracle check, by operation and size (`HostCheck.encode`).
+    static let host = pop + 8
+    static let count = host + 32 * 4
 }
 
 /// Bytes appended into memory of a fixed capacity: a store and an increment each, where an
