@@ -1,12 +1,13 @@
 /// Runs fuzz cases and judges them against every ``Invariant``.
 ///
 /// Every case runs twice on the fast path (`FuzzWorker`): plain, as `ringzero run` runs it
-/// (cached Ops, fast forms, block chaining), and on the reference path (every instruction
-/// decoded afresh, generic handlers) with a before-instruction hook that checks the state
+/// (cached Ops, fast forms, block chaining), and on the reference path (one instruction at a
+/// time, generic handlers, nothing cached) with a before-instruction hook that checks the state
 /// invariants before every instruction and once more at the end. The two results must be
-/// identical: registers, MSRs, counters by form, faults and guest memory. Both decode the
-/// generator's encodings with `DirectDecoder` and start from the generator's state without
-/// parsing JSON.
+/// identical: registers, MSRs, counters by form, faults and guest memory. Both take the
+/// generator's instructions as Ops built without decoding (`OpPrototypes`; every
+/// `referenceDecodeInterval`-th case the reference run decodes afresh with `DirectDecoder`)
+/// and start from the generator's state without parsing JSON.
 ///
 /// Every `fullCheckInterval`-th case (and every case handed in as a `FuzzCase`) also runs the
 /// full check: the case as `ringzero run` replays it, from its state file, decoded by Capstone
