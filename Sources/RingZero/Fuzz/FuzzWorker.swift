@@ -22,7 +22,7 @@ public final class FuzzWorker {
     private let buffer: UnsafeMutablePointer<CaseBuffer>
     /// The cases of a batch (`evaluate(seed:from:by:count:_:)`).
     private let batch: UnsafeMutablePointer<CaseBuffer>
-    /// Builds the plain run's Ops for generated cases (`OpPrototypes`).
+    /// Builds both runs' Ops for generated cases (`OpPrototypes`).
     private let prototypes: OpPrototypes
     /// Each mode's default state (`MachineSetup.defaults`), by `OperatingMode.index`.
     private let modeDefaults: [CPUState]
@@ -88,7 +88,7 @@ public final class FuzzWorker {
     /// as `evaluate(seed:index:)` runs them, handed to `body` in order. All are generated and
     /// their Ops built first, then run: each stage's code then stays in the instruction cache
     /// from one case to the next, where a case running every stage in turn evicted them all
-    /// (docs/performance.md, item 56).
+    /// (docs/performance.md, item 57).
     public func evaluate(seed: UInt64, from first: UInt64, by stride: UInt64, count: Int,
                          _ body: (UInt64, FuzzEngine.Result) -> Void) {
         let n = min(count, Self.batchSize)
