@@ -184,7 +184,8 @@ public final class FuzzWorker {
         // that case's history into this one). Before the restore, which then finds no code to
         // drop block by block.
         if !keepsDecodedCode { m.cache.removeAll(memory: m.memory) }
-        do { try m.restore(snapshot) } catch { return "\(error)" }
+        // The state is set in full below.
+        do { try m.restore(snapshot, restoringState: false) } catch { return "\(error)" }
         if let host {
             m.state = modeDefaults[OperatingMode.long.index]
             m.state[.rax] = host.a

@@ -57,41 +57,55 @@ struct InvariantChecker {
     /// Check the machine as it is now; `next` is the handler of the instruction about to run
     /// (nil at the end).
     /// Reads no status flag (the fuzzer calls it with them pending): the RFLAGS check looks at
-    /// reserved bits only, the mode check at VM.
+    /// reserved bits only, the mode check at VM. The tests are made here, the message of a
+    /// broken one written out of line (`describe`): the strings' code made every call pay a
+    /// large frame.
     mutating func check(_ machine: Machine, next: Handler?) -> (Invariant, String)? {
         // Read in place: a copy of the whole state per instruction was a tenth of the check.
         let p = machine.statePointer
         var s: CPUState { _read { yield p.pointee } }
-        func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
         if s.vmx.operation == .root {
-            if s.cr4 & CR4.VMXE == 0 { return (.vmxImpliesVMXE, "VMX root operation with CR4 = \(hex(s.cr4))") }
+            if s.cr4 & CR4.VMXE == 0 { return Self.describe(.vmxImpliesVMXE, s) }
             let fits0 = s.cr0 & fixed.cr0.0 == fixed.cr0.0 && s.cr0 & ~fixed.cr0.1 == 0
             let fits4 = s.cr4 & fixed.cr4.0 == fixed.cr4.0 && s.cr4 & ~fixed.cr4.1 == 0
-            if !fits0 || !fits4 { return (.vmxFixedBits, "VMX root operation with CR0 = \(hex(s.cr0)), CR4 = \(hex(s.cr4))") }
+            if !fits0 || !fits4 { return Self.describe(.vmxFixedBits, s) }
         }
         let fc = machine.msrFile.featureControl(slot: featureControlSlot)
         if let locked = lockedFeatureControl {
-            if fc != locked { return (.lockedFeatureControl, "locked at \(hex(locked)), now \(hex(fc))") }
+            if fc != locked { return Self.describe(.lockedFeatureControl, s, locked: locked, now: fc) }
         } else if fc & FeatureControl.lock != 0 {
             lockedFeatureControl = fc
         }
-        if s.smx.operation && !wasInSMX && !previousWasSENTER {
-            return (.smxOnlyBySENTER, "SMX operation began at RIP \(hex(s.rip)) without GETSEC[SENTER]")
-        }
+        if s.smx.operation && !wasInSMX && !previousWasSENTER { return Self.describe(.smxOnlyBySENTER, s) }
         wasInSMX = s.smx.operation
         if s.rflags & RFLAGS.reserved1 == 0 || s.rflags & ~(RFLAGS.defined | RFLAGS.reserved1) != 0 {
-            return (.rflagsReserved, "RFLAGS = \(hex(s.rflags))")
+            return Self.describe(.rflagsReserved, s)
         }
         let mode = s.mode, cpl = s.cpl
-        if (mode == .real && cpl != 0) || (mode == .v8086 && cpl != 3) {
-            return (.modeConsistency, "\(mode.rawValue) mode at CPL \(cpl)")
-        }
+        if (mode == .real && cpl != 0) || (mode == .v8086 && cpl != 3) { return Self.describe(.modeConsistency, s, cpl: true) }
         let lma = s.efer & EFER.LMA != 0
-        if lma != (s.efer & EFER.LME != 0 && s.cr0 & CR0.PG != 0) {
-            return (.modeConsistency, "EFER = \(hex(s.efer)) with CR0 = \(hex(s.cr0))")
-        }
-        if s.cs.l && !lma { return (.modeConsistency, "CS.L set outside IA-32e mode") }
+        if lma != (s.efer & EFER.LME != 0 && s.cr0 & CR0.PG != 0) { return Self.describe(.modeConsistency, s) }
+        if s.cs.l && !lma { return Self.describe(.modeConsistency, s, csL: true) }
         previousWasSENTER = next == .getsec && s[.rax] & 0xFFFF_FFFF == 4
         return nil
+    }
+
+    /// The broken invariant with what was seen.
+    @inline(never)
+    private static func describe(_ invariant: Invariant, _ s: CPUState, locked: UInt64 = 0, now: UInt64 = 0,
+                                 cpl: Bool = false, csL: Bool = false) -> (Invariant, String) {
+        func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+        let detail = switch invariant {
+        case .vmxImpliesVMXE: "VMX root operation with CR4 = \(hex(s.cr4))"
+        case .vmxFixedBits: "VMX root operation with CR0 = \(hex(s.cr0)), CR4 = \(hex(s.cr4))"
+        case .lockedFeatureControl: "locked at \(hex(locked)), now \(hex(now))"
+        case .smxOnlyBySENTER: "SMX operation began at RIP \(hex(s.rip)) without GETSEC[SENTER]"
+        case .rflagsReserved: "RFLAGS = \(hex(s.rflags))"
+        case .modeConsistency where cpl: "\(s.mode.rawValue) mode at CPL \(s.cpl)"
+        case .modeConsistency where csL: "CS.L set outside IA-32e mode"
+        case .modeConsistency: "EFER = \(hex(s.efer)) with CR0 = \(hex(s.cr0))"
+        default: invariant.rawValue
+        }
+        return (invariant, detail)
     }
 }

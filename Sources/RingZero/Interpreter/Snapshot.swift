@@ -58,6 +58,12 @@ extension Machine {
     /// Throws ``MachineError/snapshotMismatch`` when the snapshot comes from a machine with a
     /// different profile or memory size.
     public func restore(_ snapshot: Snapshot) throws(MachineError) {
+        try restore(snapshot, restoringState: true)
+    }
+
+    /// `restore`, leaving `state` as it is when `restoringState` is false: for a caller that
+    /// sets all of it next (the fuzzer), which spares a copy of it.
+    func restore(_ snapshot: Snapshot, restoringState: Bool) throws(MachineError) {
         guard snapshot.profileName == profile.name, snapshot.memory.size == memory.size,
               snapshot.msrValues.count == msrFile.values.count,
               snapshot.retiredByForm.count == costs.names.count
@@ -71,7 +77,7 @@ extension Machine {
         if incremental { memory.clearDirtyPages() } else { memory.rearm() }
         baselineSerial = snapshot.owner == identity ? snapshot.serial : 0
 
-        state = snapshot.state
+        if restoringState { state = snapshot.state }
         lazyKind = .none
         msrFile.values.assign(snapshot.msrValues)
         tscOffset = snapshot.tscOffset
