@@ -2,7 +2,7 @@ import Testing
 @testable import RingZero
 
 /// Ops built without decoding: the fuzzer's `OpPrototypes` give what the decoder gives, and a
-/// machine takes such Ops (`withPredecoded`) only while their code is as loaded.
+/// machine takes such Ops (`setPredecoded`) only while their code is as loaded.
 @Suite struct PredecodedTests {
     /// Every instruction the generator writes (host-oracle checks included), in every mode,
     /// built from a prototype or decoded once: the same Op `DirectDecoder` gives for its bytes,
@@ -68,7 +68,11 @@ import Testing
             let m = try makeMachine(code)
             if baseline { _ = m.snapshot() }
             let ops = try opsOf(alternative, fastForms: !referencePath)
-            let outcome = ops.withUnsafeBufferPointer { ops in m.withPredecoded(ops, mode: .bits64) { m.run(options) } }
+            let outcome = ops.withUnsafeBufferPointer { ops in
+                m.setPredecoded(ops, mode: .bits64)
+                defer { m.clearPredecoded() }
+                return m.run(options)
+            }
             #expect(outcome.reason == .hlt)
             return m.state[.rax]
         }

@@ -89,9 +89,6 @@ struct CaseBuffer {
         instructionCount = instructions
     }
 
-    /// The machine code as an array of its own.
-    var bytes: [UInt8] { Array(storage[0..<count]) }
-
     /// The case as a value of its own (for reproducers, minimizing, the full checks).
     var fuzzCase: FuzzCase {
         if let hostCheck { return hostCheck.fuzzCase }

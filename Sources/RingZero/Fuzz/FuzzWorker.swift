@@ -125,10 +125,9 @@ public final class FuzzWorker {
         // Every so often the reference run decodes every instruction afresh instead.
         let decodesAfresh = index % max(engine.referenceDecodeInterval, 1) == 0
         if decodesAfresh { ops?.generic = UnsafeBufferPointer(start: nil, count: 0) }
-        let mode = buffer.pointee.codeMode
         let result = buffer.pointee.storage.withUnsafeBufferPointer { storage in
             runFast(start: buffer.pointee.start, host: buffer.pointee.hostCheck, code: storage, count: buffer.pointee.count,
-                    ops: ops, mode: mode) { buffer.pointee.fuzzCase }
+                    ops: ops) { buffer.pointee.fuzzCase }
         }
         return checked(result, index: index, buffer)
     }
@@ -139,7 +138,7 @@ public final class FuzzWorker {
         if c.hasGeneratedState {
             let blob = c.blob
             let fast = blob.withUnsafeBufferPointer {
-                runFast(start: c.start, host: c.hostCheck, code: $0, count: $0.count, ops: nil, mode: .bits64) { c }
+                runFast(start: c.start, host: c.hostCheck, code: $0, count: $0.count, ops: nil) { c }
             }
             if case .violated(let v) = fast { return confirm(v) }
             guard case .passed = fast else { return fast }
@@ -229,20 +228,20 @@ public final class FuzzWorker {
     /// instruction cache for the second, as the handlers the plain run used are for the
     /// reference run.
     private func runFast(start: StartingState?, host: HostCheck?, code: UnsafeBufferPointer<UInt8>, count: Int,
-                         ops: OpPrototypes.Built?, mode: CodeMode, _ makeCase: () -> FuzzCase) -> FuzzEngine.Result {
+                         ops: OpPrototypes.Built?, _ makeCase: () -> FuzzCase) -> FuzzEngine.Result {
         if let why = setUp(start: start, host: host, code: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(code)[0..<count])) {
             return .rejected(why)
         }
         let options = RunOptions(maxInstructions: engine.maxInstructions, onFault: .continue)
         // (Set and cleared around the runs, not in closures: a closure's result was copied.)
-        if let ops { fastPlain.setPredecoded(ops.fast, mode: mode) }
+        if let ops { fastPlain.setPredecoded(ops.fast, mode: ops.mode) }
         let plainEnd = fastPlain.runInPlace(options)
         fastPlain.clearPredecoded()
 
         var referenceOptions = options
         referenceOptions.referencePath = true
         watch.begin(fastReference)
-        if let ops, !ops.generic.isEmpty { fastReference.setPredecoded(ops.generic, mode: mode) }
+        if let ops, !ops.generic.isEmpty { fastReference.setPredecoded(ops.generic, mode: ops.mode) }
         let referenceEnd = fastReference.runInPlace(referenceOptions)
         fastReference.clearPredecoded()
         if let (invariant, detail) = watch.finish(fastReference) {

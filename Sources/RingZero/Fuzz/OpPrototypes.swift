@@ -10,7 +10,7 @@
 /// relative branch (whose Op holds its target) or an immediate the decoder sign-extends would be
 /// decoded every time.
 ///
-/// The fast path's runs take these Ops (`Machine.withPredecoded`) instead of decoding; on every
+/// The fast path's runs take these Ops (`Machine.setPredecoded`) instead of decoding; on every
 /// `FuzzEngine.referenceDecodeInterval`-th case the reference run decodes every instruction
 /// afresh instead, and the full checks decode with Capstone alone.
 final class OpPrototypes {
@@ -33,7 +33,7 @@ final class OpPrototypes {
     /// `capacity`: the most instructions a case has.
     init(costs: CostModel, capacity: Int = 64, slots: Int = 1) {
         self.costs = costs
-        let templates = 3 * Template.count
+        let templates = CodeMode.allCases.count * Template.count
         let empty = Op(handler: .nop, address: 0, length: 0, codeMode: .bits64)
         prototypes = .allocate(capacity: templates)
         prototypes.initialize(repeating: Prototype(fast: empty, generic: empty), count: templates)
@@ -57,6 +57,8 @@ final class OpPrototypes {
     struct Built {
         var fast: UnsafeBufferPointer<Op>
         var generic: UnsafeBufferPointer<Op>
+        /// The code mode they were built for.
+        var mode: CodeMode
     }
 
     /// The Ops of each instruction of `buffer` as loaded at `base`, written to place `slot`
@@ -68,7 +70,7 @@ final class OpPrototypes {
         guard n > 0, n <= capacity, place < slots else { return nil }
         let fastOps = self.fastOps + place * capacity, genericOps = self.genericOps + place * capacity
         let mode = pointer.pointee.codeMode, count = pointer.pointee.count
-        let table = Template.count * Self.modeIndex(mode)
+        let table = Template.count * Int(mode.rawValue)
         let built = pointer.pointee.storage.withUnsafeBufferPointer { code -> Bool in
             pointer.pointee.ends.withUnsafeBufferPointer { ends -> Bool in
                 var from = 0
@@ -109,15 +111,8 @@ final class OpPrototypes {
                 return from == count
             }
         }
-        return built ? Built(fast: UnsafeBufferPointer(start: fastOps, count: n), generic: UnsafeBufferPointer(start: genericOps, count: n)) : nil
-    }
-
-    private static func modeIndex(_ mode: CodeMode) -> Int {
-        switch mode {
-        case .bits16: 0
-        case .bits32: 1
-        case .bits64: 2
-        }
+        return built ? Built(fast: UnsafeBufferPointer(start: fastOps, count: n), generic: UnsafeBufferPointer(start: genericOps, count: n),
+                             mode: mode) : nil
     }
 
     /// `DirectDecoder` on the `length`-byte instruction at `p`, as the machine runs it; false

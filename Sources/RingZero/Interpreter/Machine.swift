@@ -313,7 +313,7 @@ struct MachineCore {
     /// Where the reference path decodes each instruction (a stable address for the hook).
     let decodeSlot = UnsafeMutablePointer<Op>.allocate(capacity: 1)
     /// Ops built for the loaded code, which `decodeBlock` takes instead of decoding it, set for
-    /// one run (`Machine.withPredecoded`).
+    /// a run (`Machine.setPredecoded`).
     var predecoded = PredecodedCode()
     /// Why the run ends, when a step returned `Step.stop` (`Machine.stop(_:)`).
     var blockExit = BlockExit(reason: .end)

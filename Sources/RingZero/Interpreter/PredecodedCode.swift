@@ -2,8 +2,8 @@
 /// `Machine.decodeBlock` takes instead of decoding the bytes: for an instruction at one of their
 /// addresses, in their code mode, while no store has reached the pages they came from.
 ///
-/// The pointer is borrowed: a caller sets it for one run (`Machine.withPredecoded`), and it is
-/// cleared after it.
+/// The pointer is borrowed: a caller sets it for a run (`Machine.setPredecoded`) and clears it
+/// after (`clearPredecoded`).
 struct PredecodedCode {
     /// The Ops, ascending by address; none when `count` is zero.
     var ops: UnsafePointer<Op>?
@@ -14,6 +14,13 @@ struct PredecodedCode {
     var lastPage: UInt64 = 0
     /// Where the reference path looks first: the Op after the one it took last.
     var next = 0
+
+    /// Whether the Ops may stand for code in `mode`: there are some, built for that mode, and no
+    /// store has reached their pages.
+    @inline(__always)
+    func usable(in mode: CodeMode, _ memory: PhysicalMemory) -> Bool {
+        count > 0 && mode == self.mode && intact(memory)
+    }
 
     /// The index of the Op at `address`, if there is one.
     @inline(__always)
@@ -31,7 +38,7 @@ struct PredecodedCode {
     /// `mode` and its bytes are intact; nil otherwise (decode it). Run in place, not copied.
     @inline(__always)
     mutating func take(at address: UInt64, mode: CodeMode, _ memory: PhysicalMemory) -> UnsafePointer<Op>? {
-        guard count > 0, let ops, mode == self.mode, intact(memory) else { return nil }
+        guard usable(in: mode, memory), let ops else { return nil }
         let i: Int
         if next < count && ops[next].address == address {
             i = next
@@ -44,7 +51,7 @@ struct PredecodedCode {
         return ops + i
     }
 
-    /// Whether no store has reached the Ops' pages since they were set (`Machine.withPredecoded`
+    /// Whether no store has reached the Ops' pages since they were set (`Machine.setPredecoded`
     /// starts `memory`'s watch of written pages).
     @inline(__always)
     func intact(_ memory: PhysicalMemory) -> Bool {

@@ -24,9 +24,9 @@ extension Machine {
         let a = core.pointer(to: \.faultBuffer)!, b = other.core.pointer(to: \.faultBuffer)!
         guard a.pointee.count == b.pointee.count,
               core.pointee.lastExit.instruction == other.core.pointee.lastExit.instruction,
-              Self.same(core.pointee.lastExit.fault, other.core.pointee.lastExit.fault)
+              core.pointee.lastExit.fault == other.core.pointee.lastExit.fault
         else { return false }
-        for i in 0..<a.pointee.count where !Self.same(a.pointee[i], b.pointee[i]) { return false }
+        for i in 0..<a.pointee.count where a.pointee[i] != b.pointee[i] { return false }
         return true
     }
 
@@ -35,11 +35,6 @@ extension Machine {
         mix(UInt64(core.pointee.lastExit.fault?.vector.rawValue ?? 0xFF))
         let list = core.pointer(to: \.faultBuffer)!
         for i in 0..<list.pointee.count { mix(UInt64(list.pointee[i].vector.rawValue)) }
-    }
-
-    private static func same(_ a: FaultRecord?, _ b: FaultRecord?) -> Bool {
-        guard let a, let b else { return a == nil && b == nil }
-        return a.vector == b.vector && a.errorCode == b.errorCode && a.rip == b.rip && a.instruction == b.instruction
     }
 
     /// Execute exactly one instruction (or take one exception) and stop.
@@ -93,7 +88,7 @@ extension Machine {
             return beforeInstruction(self, op) == .stop
         }
         /// The instruction at RIP decoded afresh (without fast forms; or its Op built for it,
-        /// `withPredecoded`) and run through its generic handler, nothing cached. Decoded in
+        /// `setPredecoded`) and run through its generic handler, nothing cached. Decoded in
         /// place into the machine's slot for it: a fresh Op copied before its use stalled on
         /// store forwarding (written a byte at a time, copied 16 at a time).
         func stepAfresh() -> Step {
@@ -289,7 +284,7 @@ extension Machine {
         // Ops built for this code (`PredecodedCode`): the next one's index, while the block
         // follows them.
         let predecoded = core.pointee.predecoded
-        var built = predecoded.count > 0 && predecoded.mode == mode && predecoded.intact(memory) ? predecoded.index(of: address) : nil
+        var built = predecoded.usable(in: mode, memory) ? predecoded.index(of: address) : nil
         while true {
             // Op is a trivial type: its slot may be written without initializing it first.
             if let i = built, i < predecoded.count, let ops = predecoded.ops, ops[i].address == pc {
@@ -352,19 +347,12 @@ extension Machine {
         return op
     }
 
-    /// Run `body` with `code`, Ops built for the code loaded at their addresses in `mode`
+    /// Lend the next runs `code`, Ops built for the code loaded at their addresses in `mode`
     /// (ascending), taken instead of decoding it until a store reaches their pages
     /// (`PredecodedCode`): by `decodeBlock` (fast forms, as it decodes them) or by the reference
-    /// path (generic handlers). Starts the memory's watch of written pages
-    /// (`PhysicalMemory.watchWrites`); without a snapshot baseline (pages not tracked) the Ops
-    /// are not used.
-    func withPredecoded<T>(_ code: UnsafeBufferPointer<Op>, mode: CodeMode, _ body: () -> T) -> T {
-        setPredecoded(code, mode: mode)
-        defer { clearPredecoded() }
-        return body()
-    }
-
-    /// `withPredecoded` in two halves, for a caller that keeps `code` alive in between.
+    /// path (generic handlers), until `clearPredecoded`; the caller keeps `code` alive until
+    /// then. Starts the memory's watch of written pages (`PhysicalMemory.watchWrites`); without
+    /// a snapshot baseline (pages not tracked) the Ops are not used.
     func setPredecoded(_ code: UnsafeBufferPointer<Op>, mode: CodeMode) {
         memory.watchWrites()
         guard let first = code.first, let last = code.last else { return }
