@@ -110,6 +110,43 @@ import Testing
         }
     }
 
+    /// The full check compares its runs with `sameResult` and builds reports only to describe a
+    /// difference; that is sound only if runs it finds the same always report the same. Here
+    /// the plain and reference runs of generated cases, set up from their state files, are
+    /// compared both ways, and a fault text changed after the run (reports print it) must be
+    /// seen too.
+    @Test func runsFoundTheSameReportTheSame() throws {
+        let engine = FuzzEngine(profile: .i7_5600u, length: 16)
+        let plain = try Machine(profile: .i7_5600u), reference = try Machine(profile: .i7_5600u)
+        let pristine = (plain.snapshot(), reference.snapshot())
+        var compared = 0
+        for index: UInt64 in 0..<250 {
+            let c = engine.fuzzCase(seed: 17, index: index)
+            let setup = MachineSetup(profile: .i7_5600u, state: c.state)
+            try plain.restore(pristine.0)
+            try reference.restore(pristine.1)
+            for m in [plain, reference] {
+                try setup.configure(m, blob: c.blob)
+                m.memory.watchWrites()
+            }
+            let options = RunOptions(maxInstructions: engine.maxInstructions, onFault: .continue)
+            var referenceOptions = options
+            referenceOptions.referencePath = true
+            let a = plain.runInPlace(options), b = reference.runInPlace(referenceOptions)
+            let same = FuzzWorker.sameResult(a, plain, b, reference)
+            let reports = (Report(machine: plain, outcome: plain.outcome(a)).json,
+                           Report(machine: reference, outcome: reference.outcome(b)).json)
+            #expect(same, "case \(index): \(FuzzWorker.difference(a, plain, b, reference))")
+            if same { #expect(reports.0 == reports.1, "case \(index): the same runs, different reports") }
+            if let i = reference.core.pointee.faultBuffer.indices.first {
+                reference.core.pointee.faultBuffer[i].instruction = "changed"
+                #expect(!FuzzWorker.sameResult(a, plain, b, reference), "case \(index): a fault's text")
+                compared += 1
+            }
+        }
+        #expect(compared > 50, "too few cases took an exception to test the fault texts")
+    }
+
     /// A batch (generated and built before any case runs) gives each case the result it gets
     /// alone, in order, whatever the stride and count; a full check on every case finds nothing.
     @Test func aBatchGivesEachCaseItsOwnResult() throws {

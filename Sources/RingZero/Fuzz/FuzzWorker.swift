@@ -248,10 +248,7 @@ public final class FuzzWorker {
             return .violated(Violation(invariant: invariant, detail: detail, fuzzCase: makeCase()))
         }
         if !Self.sameResult(plainEnd, fastPlain, referenceEnd, fastReference) {
-            let a = Report(machine: fastPlain, outcome: fastPlain.outcome(plainEnd)).json
-            let b = Report(machine: fastReference, outcome: fastReference.outcome(referenceEnd)).json
-            var detail = FuzzEngine.difference(a, b)
-            if detail.isEmpty { detail = "guest memory or per-form counters differ" }
+            let detail = Self.difference(plainEnd, fastPlain, referenceEnd, fastReference)
             return .violated(Violation(invariant: .fastMatchesReference, detail: detail, fuzzCase: makeCase()))
         }
         if let host, let detail = Self.disagreement(host, fastPlain) {
@@ -280,6 +277,14 @@ public final class FuzzWorker {
         return m.memory.samePages(as: n.memory, a) && m.memory.samePages(as: n.memory, b)
     }
 
+    /// How the last runs of `m` (ended for `a`) and `n` (for `b`) differ, as their reports show
+    /// it; built only once `sameResult` has found a difference.
+    static func difference(_ a: StopReason, _ m: Machine, _ b: StopReason, _ n: Machine) -> String {
+        let detail = FuzzEngine.difference(Report(machine: m, outcome: m.outcome(a)).json,
+                                           Report(machine: n, outcome: n.outcome(b)).json)
+        return detail.isEmpty ? "guest memory or per-form counters differ" : detail
+    }
+
     /// `m.state == n.state` without copying either: equal bytes are equal registers (the
     /// state is plain values), so only states whose bytes differ, perhaps in padding alone, are
     /// compared field by field.
@@ -295,50 +300,55 @@ public final class FuzzWorker {
     func fullCheck(_ c: FuzzCase) -> FuzzEngine.Result {
         let setup = MachineSetup(profile: engine.profile, state: c.state)
         do {
-            try plain.restore(pristine.0)
-            try reference.restore(pristine.1)
-            try hooked.restore(pristine.2)
-            try setup.configure(plain, blob: c.blob)
-            try setup.configure(reference, blob: c.blob)
-            try setup.configure(hooked, blob: c.blob)
+            for (m, snapshot) in [(plain, pristine.0), (reference, pristine.1), (hooked, pristine.2)] {
+                try m.restore(snapshot)
+                try setup.configure(m, blob: c.blob)
+                // From here the runs' stores are listed, for `sameResult` to compare.
+                m.memory.watchWrites()
+            }
         } catch {
             return .rejected("\(error)")
         }
+        // The runs are compared as `sameResult` compares the fast path's: everything a report
+        // shows, and the memory written. Reports, which cost as much as 70 fast-path cases
+        // together, are built only to describe a difference.
         let options = RunOptions(maxInstructions: engine.maxInstructions, onFault: .continue)
-        let plainOutcome = plain.run(options)
-        let plainReport = Report(machine: plain, outcome: plainOutcome).json
+        let plainEnd = plain.runInPlace(options)
 
         var referenceOptions = options
         referenceOptions.referencePath = true
-        let referenceReport = Report(machine: reference, outcome: reference.run(referenceOptions)).json
-        if referenceReport != plainReport {
-            return .violated(Violation(invariant: .fastMatchesReference, detail: FuzzEngine.difference(plainReport, referenceReport), fuzzCase: c))
+        let referenceEnd = reference.runInPlace(referenceOptions)
+        if !Self.sameResult(plainEnd, plain, referenceEnd, reference) {
+            return .violated(Violation(invariant: .fastMatchesReference,
+                                       detail: Self.difference(plainEnd, plain, referenceEnd, reference), fuzzCase: c))
         }
 
         hookedWatch.begin(hooked)
-        let hookedOutcome = hooked.run(options)
+        let hookedEnd = hooked.runInPlace(options)
         if let (invariant, detail) = hookedWatch.finish(hooked) {
             return .violated(Violation(invariant: invariant, detail: detail, fuzzCase: c))
         }
-        let hookedReport = Report(machine: hooked, outcome: hookedOutcome).json
-        if hookedReport != plainReport {
-            return .violated(Violation(invariant: .hookedMatchesFast, detail: FuzzEngine.difference(plainReport, hookedReport), fuzzCase: c))
+        if !Self.sameResult(plainEnd, plain, hookedEnd, hooked) {
+            return .violated(Violation(invariant: .hookedMatchesFast,
+                                       detail: Self.difference(plainEnd, plain, hookedEnd, hooked), fuzzCase: c))
         }
         if let check = c.hostCheck, let detail = Self.disagreement(check, plain) {
             return .violated(Violation(invariant: .hostAgrees, detail: detail, fuzzCase: c))
         }
-        // The fast path's own run of the case, with fault texts this time, must give the same report.
+        // The fast path's own run of the case, with fault texts this time, must end the same,
+        // memory included: the state file sets up what the fast path's direct setting up does.
         if c.hasGeneratedState {
             fastPlain.describesFaults = true
             defer { fastPlain.describesFaults = false }
             let blob = c.blob
             if let why = blob.withUnsafeBytes({ setUp(start: c.start, host: c.hostCheck, code: $0) }) { return .rejected(why) }
-            let fastReport = Report(machine: fastPlain, outcome: fastPlain.run(options)).json
-            if fastReport != plainReport {
-                return .violated(Violation(invariant: .fastPathMatchesReplay, detail: FuzzEngine.difference(fastReport, plainReport), fuzzCase: c))
+            let fastEnd = fastPlain.runInPlace(options)
+            if !Self.sameResult(fastEnd, fastPlain, plainEnd, plain) {
+                return .violated(Violation(invariant: .fastPathMatchesReplay,
+                                           detail: Self.difference(fastEnd, fastPlain, plainEnd, plain), fuzzCase: c))
             }
         }
-        return .passed(outcome: FuzzEngine.outcomeClass(plainOutcome.reason, plain))
+        return .passed(outcome: FuzzEngine.outcomeClass(plainEnd, plain))
     }
 
     /// How the interpreter's result differs from the host's, if it does.
