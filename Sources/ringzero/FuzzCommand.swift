@@ -102,22 +102,28 @@ struct FuzzCommand: ParsableCommand {
                     return
                 }
                 // Counts go to the campaign in batches: a lock per case would cost more than
-                // a case.
-                var batch = Campaign.Batch()
+                // a case. The batch sits behind a pointer: captured as a `var` by `record`,
+                // every case paid a dynamic exclusivity check on it.
+                let batch = UnsafeMutablePointer<Campaign.Batch>.allocate(capacity: 1)
+                batch.initialize(to: Campaign.Batch())
+                defer {
+                    batch.deinitialize(count: 1)
+                    batch.deallocate()
+                }
                 var index = UInt64(worker)
                 let stride = UInt64(jobs)
                 func record(_ index: UInt64, _ result: FuzzEngine.Result) {
                     switch result {
-                    case .passed(let outcome): batch.record(outcome: outcome)
-                    case .rejected(let why): batch.record(rejected: why)
+                    case .passed(let outcome): batch.pointee.record(outcome: outcome)
+                    case .rejected(let why): batch.pointee.record(rejected: why)
                     case .violated(let v):
-                        campaign.merge(&batch)
+                        campaign.merge(&batch.pointee)
                         campaign.record(violation: engine.minimize(v), index: index)
                     }
                 }
                 while index < limit {
-                    if batch.executions & 255 < UInt64(FuzzWorker.batchSize) {
-                        campaign.merge(&batch)
+                    if batch.pointee.executions & 255 < UInt64(FuzzWorker.batchSize) {
+                        campaign.merge(&batch.pointee)
                         if campaign.stopped { break }
                         if let deadline, Date() >= deadline { break }
                     }
@@ -133,7 +139,7 @@ struct FuzzCommand: ParsableCommand {
                         index += UInt64(count) * stride
                     }
                 }
-                campaign.merge(&batch)
+                campaign.merge(&batch.pointee)
             }
         }
 
@@ -212,10 +218,14 @@ final class Campaign: @unchecked Sendable {
     /// One worker's counts since it last merged.
     struct Batch {
         var executions: UInt64 = 0
-        var outcomes = Set<Int>()
+        /// The outcomes this worker had not seen before, since it last merged.
+        var outcomes: [Int] = []
         var rejected: UInt64 = 0
         var firstRejection: String?
 
+        /// Every outcome this worker has seen: only the new ones go to the campaign's set,
+        /// where each merge re-inserted every outcome of its batch.
+        private var seen = Set<Int>()
         /// Outcomes seen lately, direct-mapped by the outcome's low bits: most cases repeat a
         /// recent outcome, and this spares the set's hashing for them.
         private var recent = [Int](repeating: 0, count: 1024)
@@ -225,7 +235,7 @@ final class Campaign: @unchecked Sendable {
             let slot = outcome & 1023
             if recent[slot] == outcome && outcome != 0 { return }
             recent[slot] = outcome
-            outcomes.insert(outcome)
+            if seen.insert(outcome).inserted { outcomes.append(outcome) }
         }
 
         mutating func record(rejected why: String) {

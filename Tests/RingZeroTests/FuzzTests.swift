@@ -138,8 +138,10 @@ import Testing
                            Report(machine: reference, outcome: reference.outcome(b)).json)
             #expect(same, "case \(index): \(FuzzWorker.difference(a, plain, b, reference))")
             if same { #expect(reports.0 == reports.1, "case \(index): the same runs, different reports") }
-            if let i = reference.core.pointee.faultBuffer.indices.first {
-                reference.core.pointee.faultBuffer[i].instruction = "changed"
+            if !reference.faultList.pointee.isEmpty {
+                var changed = reference.faultList.pointee.record(0)
+                changed.instruction = "changed"
+                reference.faultList.pointee.replace(at: 0, with: changed)
                 #expect(!FuzzWorker.sameResult(a, plain, b, reference), "case \(index): a fault's text")
                 compared += 1
             }
@@ -202,11 +204,11 @@ import Testing
         let oc = c.runInPlace(RunOptions(onFault: .continue)), od = d.runInPlace(RunOptions(onFault: .continue))
         #expect(oc == .hlt && c.outcome(oc).faults.count == 2)
         #expect(FuzzWorker.sameResult(oc, c, od, d))
-        let taken = d.core.pointee.faultBuffer.removeLast()
+        let taken = d.faultList.pointee.removeLast()
         #expect(!FuzzWorker.sameResult(oc, c, od, d), "one exception fewer")
-        d.core.pointee.faultBuffer.append(FaultRecord(vector: taken.vector, errorCode: taken.errorCode, rip: taken.rip &+ 1, instruction: nil))
+        d.faultList.pointee.append(FaultRecord(vector: taken.vector, errorCode: taken.errorCode, rip: taken.rip &+ 1, instruction: nil))
         #expect(!FuzzWorker.sameResult(oc, c, od, d), "an exception at another address")
-        d.core.pointee.faultBuffer[1] = taken
+        d.faultList.pointee.replace(at: 1, with: taken)
         #expect(FuzzWorker.sameResult(oc, c, od, d))
         let f = try makeMachine("0f 0b f4"), g = try makeMachine("0f 0b f4")
         for m in [f, g] { _ = m.snapshot() }
@@ -276,5 +278,85 @@ import Testing
                 #expect(keys.sorted() == reference.keys.sorted())
             }
         }
+    }
+}
+
+/// The machine's own lists (`RawList`) and its fault list against Array, which they replace.
+@Suite struct RawListTests {
+    @Test func itBehavesLikeAnArray() {
+        var random = SplitMix64(seed: 0x11570)
+        var list = RawList<UInt64>(capacity: 1)
+        var reference: [UInt64] = []
+        for step in 0..<20_000 {
+            switch random.next() % 8 {
+            case 0..<5:
+                let v = random.next()
+                list.append(v)
+                reference.append(v)
+            case 5 where !reference.isEmpty:
+                let last = list.removeLast()
+                #expect(last == reference.removeLast())
+            case 6 where !reference.isEmpty:
+                let i = Int(random.next() % UInt64(reference.count))
+                list[i] = UInt64(step)
+                reference[i] = UInt64(step)
+            default:
+                if step % 500 == 0 {
+                    list.removeAll()
+                    reference.removeAll()
+                }
+            }
+            let count = list.count
+            #expect(count == reference.count)
+            if step % 97 == 0 {
+                let all = list.array
+                #expect(all == reference)
+                let from = reference.isEmpty ? 0 : Int(random.next() % UInt64(reference.count + 1))
+                let tail = Array(list.elements(from: from))
+                #expect(tail == Array(reference[from...]))
+            }
+        }
+    }
+
+    /// Records go in and come out as they were, texts included, and the comparison sees each
+    /// field.
+    @Test func faultsComeBackAsTaken() {
+        let records = [
+            FaultRecord(vector: .GP, errorCode: 0, rip: 0x1000, instruction: "wrmsr"),
+            FaultRecord(vector: .UD, errorCode: nil, rip: 0x1002, instruction: nil),
+            FaultRecord(vector: .PF, errorCode: 0x1F, rip: 0xFFFF_FFFF_FFFF_FFF0, instruction: "mov rax, qword ptr [rbx]"),
+        ]
+        var a = FaultList(), b = FaultList()
+        for r in records {
+            a.append(r)
+            b.append(r)
+        }
+        let back = a.records
+        #expect(back == records)
+        var same = a.same(as: b)
+        #expect(same)
+        let changes: [(String, (inout FaultRecord) -> Void)] = [
+            ("vector", { $0.vector = .NM }), ("error code", { $0.errorCode = 1 }), ("no error code", { $0.errorCode = nil }),
+            ("rip", { $0.rip &+= 1 }), ("text", { $0.instruction = "nop" }), ("no text", { $0.instruction = nil }),
+        ]
+        for (name, change) in changes {
+            var changed = records[0]
+            change(&changed)
+            b.replace(at: 0, with: changed)
+            same = a.same(as: b)
+            #expect(!same, "\(name)")
+            let stored = b.record(0)
+            #expect(stored == changed)
+        }
+        b.replace(at: 0, with: records[0])
+        same = a.same(as: b)
+        #expect(same)
+        let last = b.removeLast()
+        #expect(last == records[2])
+        same = a.same(as: b)
+        #expect(!same, "one fewer")
+        a.removeAll()
+        let empty = a.isEmpty && a.records.isEmpty
+        #expect(empty)
     }
 }

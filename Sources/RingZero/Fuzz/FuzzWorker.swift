@@ -16,7 +16,9 @@ public final class FuzzWorker {
     /// snapshots holding the VMXON operands every generated state file writes.
     let fastPlain: Machine, fastReference: Machine
     let fastPristine: (Snapshot, Snapshot)
-    private var generator: CaseGenerator
+    /// Behind a pointer: as a stored `var`, its `inout` use per case was a dynamic
+    /// exclusivity check.
+    private let generator: UnsafeMutablePointer<CaseGenerator>
     /// The case being run, behind a pointer: as a stored `var` every access was checked for
     /// exclusivity and the buffer copied (its four arrays retained and released) per case.
     private let buffer: UnsafeMutablePointer<CaseBuffer>
@@ -41,7 +43,8 @@ public final class FuzzWorker {
         reference = try Machine(profile: engine.profile)
         hooked = try Machine(profile: engine.profile)
         pristine = (plain.snapshot(), reference.snapshot(), hooked.snapshot())
-        generator = CaseGenerator(seed: 0, profile: engine.profile, length: engine.length, mode: engine.mode)
+        generator = .allocate(capacity: 1)
+        generator.initialize(to: CaseGenerator(seed: 0, profile: engine.profile, length: engine.length, mode: engine.mode))
         buffer = .allocate(capacity: 1)
         buffer.initialize(to: CaseBuffer())
         batch = .allocate(capacity: Self.batchSize)
@@ -51,7 +54,7 @@ public final class FuzzWorker {
         for m in [fastPlain, fastReference] {
             m.decodesCommonFormsDirectly = true
             m.describesFaults = false
-            for region in generator.profileMemory { m.load(region.bytes, at: region.address) }
+            for region in generator.pointee.profileMemory { m.load(region.bytes, at: region.address) }
         }
         fastPristine = (fastPlain.snapshot(), fastReference.snapshot())
         // The ops of the batch's cases, and of `evaluate(seed:index:)`'s (the last place).
@@ -65,6 +68,8 @@ public final class FuzzWorker {
     }
 
     deinit {
+        generator.deinitialize(count: 1)
+        generator.deallocate()
         buffer.deinitialize(count: 1)
         buffer.deallocate()
         batch.deinitialize(count: Self.batchSize)
@@ -76,7 +81,7 @@ public final class FuzzWorker {
     /// Generate case `index` of `seed` and run it: the fast path, and the full check on every
     /// `engine.fullCheckInterval`-th case.
     public func evaluate(seed: UInt64, index: UInt64) -> FuzzEngine.Result {
-        engine.generate(seed: seed, index: index, with: &generator, into: &buffer.pointee)
+        engine.generate(seed: seed, index: index, with: &generator.pointee, into: &buffer.pointee)
         let ops = prototypes.build(buffer, at: Self.loadAddress, slot: Self.batchSize)
         return runGenerated(index: index, buffer, ops)
     }
@@ -95,7 +100,7 @@ public final class FuzzWorker {
         var built: [OpPrototypes.Built?] = []
         built.reserveCapacity(n)
         for k in 0..<n {
-            engine.generate(seed: seed, index: first &+ UInt64(k) &* stride, with: &generator, into: &batch[k])
+            engine.generate(seed: seed, index: first &+ UInt64(k) &* stride, with: &generator.pointee, into: &batch[k])
             built.append(prototypes.build(batch + k, at: Self.loadAddress, slot: k))
         }
         for k in 0..<n {

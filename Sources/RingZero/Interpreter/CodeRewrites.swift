@@ -24,7 +24,7 @@ struct CodeRewrites {
     private var uncachedSteps = 0
 
     /// Guest stores dropped the blocks of `pages`.
-    mutating func note(_ pages: [UInt64]) {
+    mutating func note(_ pages: UnsafeBufferPointer<UInt64>) {
         for page in pages {
             let count = counts[page, default: 0] + 1
             counts[page] = count

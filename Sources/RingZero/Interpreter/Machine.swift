@@ -11,6 +11,8 @@ public final class Machine {
     /// checks that a class's stored properties do, so the package needs no unsafe compiler flag.
     /// The properties below forward to it.
     let core: UnsafeMutablePointer<MachineCore>
+    /// The exceptions the last run took, kept from run to run (`FaultList`).
+    let faultList: UnsafeMutablePointer<FaultList>
 
     /// The architectural register state.
     public var state: CPUState {
@@ -119,6 +121,8 @@ public final class Machine {
         retiredByForm.initialize(repeating: 0, count: costs.names.count)
         extraCyclesByForm = .allocate(capacity: costs.names.count)
         extraCyclesByForm.initialize(repeating: 0, count: costs.names.count)
+        faultList = .allocate(capacity: 1)
+        faultList.initialize(to: FaultList())
         core = .allocate(capacity: 1)
         core.initialize(to: MachineCore(msrs: msrFile, facts: ProfileFacts(profile: profile, msrs: msrFile)))
         core.pointee.decodeSlot.initialize(to: Op(handler: .invalidOpcode, address: 0, length: 1, codeMode: .bits64))
@@ -126,6 +130,8 @@ public final class Machine {
     }
 
     deinit {
+        faultList.deinitialize(count: 1)
+        faultList.deallocate()
         core.pointee.decodeSlot.deallocate()
         core.deinitialize(count: 1)
         core.deallocate()
@@ -210,7 +216,7 @@ public final class Machine {
         if memory.codeWritten {
             if byGuest { core.pointee.codeRewrites.note(memory.writtenCodePages) }
             cache.invalidate(pages: memory.writtenCodePages)
-            memory.writtenCodePages.removeAllKeepingCapacity()
+            memory.clearWrittenCodePages()
             memory.codeWritten = false
         }
     }
@@ -307,9 +313,6 @@ struct MachineCore {
     /// `Machine.decodesCommonFormsDirectly` and `describesFaults`.
     var decodesCommonFormsDirectly = false
     var describesFaults = true
-    /// The last run's fault list, whose buffer the next run reuses once the caller has let go
-    /// of that run's outcome (a run that faults allocated a new list every time).
-    var faultBuffer: [FaultRecord] = []
     /// Where the reference path decodes each instruction (a stable address for the hook).
     let decodeSlot = UnsafeMutablePointer<Op>.allocate(capacity: 1)
     /// Ops built for the loaded code, which `decodeBlock` takes instead of decoding it, set for

@@ -48,7 +48,7 @@ final class OpCache {
 
     /// Everything that changes, behind one stable pointer: a class's stored `var`s would carry
     /// a dynamic exclusivity check on every access, which cold code (the fuzzer) pays per block.
-    private struct State {
+    private struct State: ~Copyable {
         /// The arena: `count` Ops in use out of `capacity`. Reallocated (and so moved) only by
         /// `reserve`, which the loop follows by reloading `base`.
         var base: UnsafeMutablePointer<Op>
@@ -56,8 +56,8 @@ final class OpCache {
         var capacity: Int
         /// Blocks by page: the nodes (block keys) of each page's list in two parallel arrays,
         /// freed nodes chained from `freeNode`; the heads are in `pageHeads`.
-        var nodeKeys: [UInt64] = []
-        var nodeNext: [Int32] = []
+        var nodeKeys = RawList<UInt64>()
+        var nodeNext = RawList<Int32>()
         var freeNode: Int32 = -1
         var slotsInUse = false
     }
@@ -213,7 +213,7 @@ final class OpCache {
     }
 
     /// Forget the blocks decoded from pages that were written.
-    func invalidate(pages: [UInt64]) {
+    func invalidate(pages: UnsafeBufferPointer<UInt64>) {
         for page in pages { invalidate(page: page) }
     }
 
@@ -255,8 +255,8 @@ final class OpCache {
             if page < UInt64(memory.pageCount) { memory.unmarkCodePage(Int(page)) }
         }
         pageHeads.removeAll()
-        state.pointee.nodeKeys.removeAllKeepingCapacity()
-        state.pointee.nodeNext.removeAllKeepingCapacity()
+        state.pointee.nodeKeys.removeAll()
+        state.pointee.nodeNext.removeAll()
         state.pointee.freeNode = -1
         if state.pointee.slotsInUse {
             slotKeys.update(repeating: 0, count: Self.slots)

@@ -15,26 +15,21 @@ extension Machine {
     /// The outcome of the last run, which ended for `reason` (`runInPlace`).
     func outcome(_ reason: StopReason) -> RunOutcome {
         RunOutcome(reason: reason, rip: state.rip, instruction: core.pointee.lastExit.instruction,
-                   fault: core.pointee.lastExit.fault, faults: core.pointee.faultBuffer)
+                   fault: core.pointee.lastExit.fault, faults: faultList.pointee.records)
     }
 
     /// Whether the last runs of this machine and `other` took the same exceptions and ended
     /// the same way (the unsupported instruction, the fault), compared in place.
     func sameFaultsAndExit(as other: Machine) -> Bool {
-        let a = core.pointer(to: \.faultBuffer)!, b = other.core.pointer(to: \.faultBuffer)!
-        guard a.pointee.count == b.pointee.count,
-              core.pointee.lastExit.instruction == other.core.pointee.lastExit.instruction,
-              core.pointee.lastExit.fault == other.core.pointee.lastExit.fault
-        else { return false }
-        for i in 0..<a.pointee.count where a.pointee[i] != b.pointee[i] { return false }
-        return true
+        core.pointee.lastExit.instruction == other.core.pointee.lastExit.instruction
+            && core.pointee.lastExit.fault == other.core.pointee.lastExit.fault
+            && faultList.pointee.same(as: other.faultList.pointee)
     }
 
     /// Call `mix` with the exit's exception vector (0xFF for none), then each exception's.
     func mixFaults(_ mix: (UInt64) -> Void) {
         mix(UInt64(core.pointee.lastExit.fault?.vector.rawValue ?? 0xFF))
-        let list = core.pointer(to: \.faultBuffer)!
-        for i in 0..<list.pointee.count { mix(UInt64(list.pointee[i].vector.rawValue)) }
+        for fault in faultList.pointee.taken.elements() { mix(UInt64(fault.vectorNumber)) }
     }
 
     /// Execute exactly one instruction (or take one exception) and stop.
@@ -48,8 +43,8 @@ extension Machine {
     private func dispatch(_ options: RunOptions) -> StopReason {
         // The fault list is the machine's, worked on in place: its buffer is reused by the next
         // run once the caller has let go of this run's outcome.
-        let faultList = core.pointer(to: \.faultBuffer)!
-        if !faultList.pointee.isEmpty { faultList.pointee.removeAll(keepingCapacity: true) }
+        let faultList = self.faultList
+        faultList.pointee.removeAll()
         pendingStop = nil
         let maxCycles = options.maxCycles ?? .max
         cycleBudget = maxCycles
@@ -103,7 +98,7 @@ extension Machine {
             }
             if hookStops(before: op) { return stop(BlockExit(reason: .hook)) }
             state.rip = op.pointee.nextAddress
-            return step(op, options, &faultList.pointee)
+            return step(op, options, faultList)
         }
 
         if options.referencePath {
@@ -137,7 +132,7 @@ extension Machine {
             // Limits are checked once per block when the whole block fits in what is left.
             let fits = fitsLimits(block, options, faults: faultList.pointee.count)
             if fits && !hooked && block.threaded {
-                switch runThreaded(block, mode: mode, options, &faultList.pointee) {
+                switch runThreaded(block, mode: mode, options, faultList) {
                 case .next, .nextBlock: continue
                 case .stop: return finishStopped()
                 }
@@ -156,7 +151,7 @@ extension Machine {
                 if hookStops(before: op) { return finish(.hook) }
                 index += 1
                 state.rip = op.pointee.nextAddress
-                switch step(op, options, &faultList.pointee) {
+                switch step(op, options, faultList) {
                 case .next: continue
                 case .nextBlock: break
                 case .stop: return finishStopped()
@@ -201,11 +196,11 @@ extension Machine {
 
     /// Execute one Op through its generic handler, with RIP already past it: the exception
     /// path, the stop requests, the counters, and self-modifying code.
-    private func step(_ op: UnsafePointer<Op>, _ options: RunOptions, _ faults: inout [FaultRecord]) -> Step {
+    private func step(_ op: UnsafePointer<Op>, _ options: RunOptions, _ faults: UnsafeMutablePointer<FaultList>) -> Step {
         do {
             try execute(op)
         } catch {
-            return takeException(error, at: op.pointee, options, &faults)
+            return takeException(error, at: op.pointee, options, faults)
         }
         if pendingStop != nil { return takeStop(at: op.pointee) }
         instructionCount &+= 1
@@ -220,7 +215,7 @@ extension Machine {
 
     /// An exception: charge its delivery, record it, ask the exception hook, apply the policy.
     @inline(never)
-    func takeException(_ error: GuestException, at op: Op, _ options: RunOptions, _ faults: inout [FaultRecord]) -> Step {
+    func takeException(_ error: GuestException, at op: Op, _ options: RunOptions, _ faults: UnsafeMutablePointer<FaultList>) -> Step {
         state.rip = op.address
         cycleCount &+= UInt64(costs.cost(.exception))
         retiredByForm[Int(CostForm.exception.rawValue)] &+= 1
@@ -237,10 +232,9 @@ extension Machine {
         }
         if hookStops { return stop(BlockExit(reason: .hook, fault: record)) }
         if options.onFault == .stop { return stop(BlockExit(reason: .fault, fault: record)) }
-        if faults.isEmpty { faults.reserveCapacity(8) }
-        faults.append(record)
+        faults.pointee.append(record)
         // REP iterations weigh against the same count as the loop's own check.
-        instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.count)
+        instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.pointee.count)
         state.rip = op.nextAddress
         consumeCodeWrites()
         return .nextBlock

@@ -71,8 +71,8 @@ extension Machine {
         consumeCodeWrites()
         core.pointee.codeRewrites.forget()
         let incremental = snapshot.owner == identity && snapshot.serial == baselineSerial
-        let pages = incremental ? memory.dirtyPages : memory.touchedPages(or: snapshot.memory)
-        let stale = memory.restore(pages, from: snapshot.memory)
+        let stale = incremental ? memory.restoreDirtyPages(from: snapshot.memory)
+            : memory.touchedPages(or: snapshot.memory).withUnsafeBufferPointer { memory.restore($0, from: snapshot.memory) }
         if !stale.isEmpty { cache.invalidate(pages: stale) }
         if incremental { memory.clearDirtyPages() } else { memory.rearm() }
         baselineSerial = snapshot.owner == identity ? snapshot.serial : 0

@@ -10,7 +10,7 @@ extension Machine {
     /// the faulting Op recorded about the Ops after it.
     @inline(never)
     func runThreaded(_ first: OpCache.Block, mode: CodeMode, _ options: RunOptions,
-                     _ faults: inout [FaultRecord]) -> Step {
+                     _ faults: UnsafeMutablePointer<FaultList>) -> Step {
         refreshShortcutGate()
         // Nothing here decodes, so the arena stays where it is.
         let ops = cache.base
@@ -24,7 +24,7 @@ extension Machine {
             if entry == start && last.pointee.handler == .jccNear && UInt64(bitPattern: last.pointee.imm) == start.pointee.address
                 && start.pointee.address != endAddress {
                 core.pointee.selfLoop = SelfLoop(block, first: start, handler: start.pointee.threadedHandler, options,
-                                                 faults: faults.count, instructions: instructionCount, cycles: cycleCount)
+                                                 faults: faults.pointee.count, instructions: instructionCount, cycles: cycleCount)
             } else {
                 core.pointee.selfLoop.turnsLeft = 0
                 core.pointee.selfLoop.turnsGranted = 0
@@ -33,10 +33,10 @@ extension Machine {
             // The turns a self-loop ran are counted here, before anything reads the counters.
             settleSelfLoop()
             if status != ThreadedStatus.next.rawValue {
-                let (step, restRuns) = leaveThreaded(status, options, &faults)
+                let (step, restRuns) = leaveThreaded(status, options, faults)
                 // The block's dearest cost stands in for the rest's.
                 guard restRuns, let p = core.pointee.threadedStop, p.pointee.restCount > 0,
-                      fitsLimits(instructions: UInt64(p.pointee.restCount), cost: block.cost, options, faults: faults.count)
+                      fitsLimits(instructions: UInt64(p.pointee.restCount), cost: block.cost, options, faults: faults.pointee.count)
                 else { return step }
                 entry = p + 1
                 count = UInt64(p.pointee.restCount)
@@ -61,7 +61,7 @@ extension Machine {
                 guard let next = cache.block(at: rip, mode: mode), next.threaded else { return .next }
                 block = next
             }
-            guard fitsLimits(block, options, faults: faults.count) else { return .next }
+            guard fitsLimits(block, options, faults: faults.pointee.count) else { return .next }
             entry = UnsafePointer(ops + block.start)
             count = UInt64(block.count)
             cycles = block.baseCycles
@@ -99,7 +99,7 @@ extension Machine {
     /// that wrote no code, so the rest of the block may run as decoded.
     @inline(never)
     private func leaveThreaded(_ status: UInt8, _ options: RunOptions,
-                               _ faults: inout [FaultRecord]) -> (step: Step, restRuns: Bool) {
+                               _ faults: UnsafeMutablePointer<FaultList>) -> (step: Step, restRuns: Bool) {
         guard let p = core.pointee.threadedStop else { preconditionFailure("a threaded handler left without saying where") }
         let end = p + Int(p.pointee.restCount) + 1
         instructionCount &-= UInt64(p.pointee.restCount)
@@ -118,7 +118,7 @@ extension Machine {
         cycleCount &-= UInt64(p.pointee.cost)
         if status == ThreadedStatus.stop.rawValue { return (takeStop(at: p.pointee), false) }
         let wroteCode = memory.codeWritten
-        let step = takeException(core.pointee.threadedError, at: p.pointee, options, &faults)
+        let step = takeException(core.pointee.threadedError, at: p.pointee, options, faults)
         if case .nextBlock = step { return (step, !wroteCode) }
         return (step, false)
     }

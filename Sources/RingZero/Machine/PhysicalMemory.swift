@@ -40,29 +40,26 @@ public final class PhysicalMemory {
 
     /// The page lists and counters, behind one stable pointer: as a class's stored `var`s they
     /// would carry a dynamic exclusivity check on every access.
-    private struct Books {
-        var writtenCodePages: [UInt64] = []
-        var dirtyPages: [UInt64] = []
+    /// The lists are `RawList`s: as arrays each change checked its buffer for sharing.
+    private struct Books: ~Copyable {
+        var writtenCodePages = RawList<UInt64>()
+        var dirtyPages = RawList<UInt64>()
         /// Where `pagesWrittenSinceWatch` starts in `dirtyPages`.
         var watchMark = 0
-        var restoredCodePages: [UInt64] = []
+        var restoredCodePages = RawList<UInt64>()
         /// The bytes `load` wrote into each page flagged `loaded`, as offsets low..<high.
-        var loadedExtents: [(page: UInt64, low: Int, high: Int)] = []
+        var loadedExtents = RawList<(page: UInt64, low: Int, high: Int)>(capacity: 8)
         var unbackedReads: UInt64 = 0
         var unbackedWrites: UInt64 = 0
     }
     private let books: UnsafeMutablePointer<Books>
 
-    /// Code pages written since the Op cache last dropped their blocks.
-    var writtenCodePages: [UInt64] {
-        _read { yield books.pointee.writtenCodePages }
-        _modify { yield &books.pointee.writtenCodePages }
-    }
+    /// Code pages written since the Op cache last dropped their blocks (valid until memory
+    /// is next written or `clearWrittenCodePages`).
+    var writtenCodePages: UnsafeBufferPointer<UInt64> { books.pointee.writtenCodePages.elements() }
+    func clearWrittenCodePages() { books.pointee.writtenCodePages.removeAll() }
     /// Pages written since the snapshot baseline (a page may appear twice: `watchWrites`).
-    var dirtyPages: [UInt64] {
-        _read { yield books.pointee.dirtyPages }
-        _modify { yield &books.pointee.dirtyPages }
-    }
+    var dirtyPages: UnsafeBufferPointer<UInt64> { books.pointee.dirtyPages.elements() }
     public internal(set) var unbackedReads: UInt64 {
         get { books.pointee.unbackedReads }
         set { books.pointee.unbackedReads = newValue }
@@ -159,7 +156,7 @@ public final class PhysicalMemory {
         let page = address >> 12, last = (address + count - 1) >> 12
         let flags = page == last ? pageFlags[Int(page)] : 0
         let fresh = flags & (PageFlag.clean | PageFlag.untouched) == PageFlag.clean | PageFlag.untouched
-        let extent = books.pointee.loadedExtents.firstIndex { $0.page == page }
+        let extent = books.pointee.loadedExtents.elements().firstIndex { $0.page == page }
         guard page == last, (fresh && books.pointee.loadedExtents.count < 8) || (flags & PageFlag.loaded != 0 && extent != nil) else {
             noteWrite(address, count)
             return
@@ -176,7 +173,7 @@ public final class PhysicalMemory {
 
     /// Forget the dirty pages (a restore has rewritten them).
     func clearDirtyPages() {
-        books.pointee.dirtyPages.removeAllKeepingCapacity()
+        books.pointee.dirtyPages.removeAll()
         books.pointee.watchMark = 0
     }
 
@@ -184,7 +181,7 @@ public final class PhysicalMemory {
     /// already dirty are marked clean again (they stay in the dirty list, so a restore still
     /// rewrites them), so a store to one lists it a second time.
     func watchWrites() {
-        for page in books.pointee.dirtyPages { pageFlags[Int(page)] |= PageFlag.clean }
+        for page in books.pointee.dirtyPages.elements() { pageFlags[Int(page)] |= PageFlag.clean }
         books.pointee.watchMark = books.pointee.dirtyPages.count
     }
 
@@ -196,7 +193,7 @@ public final class PhysicalMemory {
 
     /// The pages written since `watchWrites()`, or since the snapshot baseline when it has not
     /// been called since (a page may appear twice).
-    var pagesWrittenSinceWatch: ArraySlice<UInt64> { books.pointee.dirtyPages[books.pointee.watchMark...] }
+    var pagesWrittenSinceWatch: UnsafeBufferPointer<UInt64> { books.pointee.dirtyPages.elements(from: books.pointee.watchMark) }
 
     /// Whether `pages` hold the same bytes here and in `other` (a memory of the same size).
     func samePages<Pages: Sequence<UInt64>>(as other: PhysicalMemory, _ pages: Pages) -> Bool {
@@ -308,14 +305,14 @@ public final class PhysicalMemory {
         var after = adding
         if flags & PageFlag.code != 0 {
             if codeChunks[Int(page)] & chunks != 0 {
-                writtenCodePages.append(page)
+                books.pointee.writtenCodePages.append(page)
                 codeWritten = true
                 codeChunks[Int(page)] = 0
             } else {
                 after |= PageFlag.code
             }
         }
-        if flags & PageFlag.clean != 0 { dirtyPages.append(page) }
+        if flags & PageFlag.clean != 0 { books.pointee.dirtyPages.append(page) }
         pageFlags[Int(page)] = after
     }
 
@@ -336,24 +333,26 @@ public final class PhysicalMemory {
     /// Make the present contents the baseline: every page clean, the dirty list empty.
     func rearm() {
         for i in 0..<pageCount { pageFlags[i] = (pageFlags[i] | PageFlag.clean) & ~PageFlag.loaded }
-        books.pointee.loadedExtents.removeAllKeepingCapacity()
+        books.pointee.loadedExtents.removeAll()
         clearDirtyPages()
     }
 
+    /// Put the pages written since the baseline back as the image has them (`restore`).
+    func restoreDirtyPages(from image: MemoryImage) -> UnsafeBufferPointer<UInt64> {
+        restore(books.pointee.dirtyPages.elements(), from: image)
+    }
+
     /// Put `pages` back as the image has them (zero where the image has no copy). Returns the
-    /// pages that held code, whose Ops are now stale (a buffer reused by the next restore).
-    func restore(_ pages: [UInt64], from image: MemoryImage) -> [UInt64] {
-        var codePagesRestored: [UInt64] = []
-        swap(&codePagesRestored, &books.pointee.restoredCodePages)
-        codePagesRestored.removeAllKeepingCapacity()
-        defer { books.pointee.restoredCodePages = codePagesRestored }
+    /// pages that held code, whose Ops are now stale (valid until the next restore).
+    func restore(_ pages: UnsafeBufferPointer<UInt64>, from image: MemoryImage) -> UnsafeBufferPointer<UInt64> {
+        books.pointee.restoredCodePages.removeAll()
         for page in pages {
             let target = bytes + Int(page * Self.pageSize)
             if let slot = image.slot(of: page) {
                 target.copyMemory(from: image.storage.advanced(by: slot * Int(Self.pageSize)), byteCount: pageBytes(page))
                 pageFlags[Int(page)] &= ~PageFlag.untouched
             } else if pageFlags[Int(page)] & PageFlag.loaded != 0,
-                      let extent = books.pointee.loadedExtents.first(where: { $0.page == page }) {
+                      let extent = books.pointee.loadedExtents.elements().first(where: { $0.page == page }) {
                 memset(target + extent.low, 0, extent.high - extent.low)
                 pageFlags[Int(page)] |= PageFlag.untouched
             } else {
@@ -362,13 +361,13 @@ public final class PhysicalMemory {
             }
             pageFlags[Int(page)] &= ~PageFlag.loaded
             if pageFlags[Int(page)] & PageFlag.code != 0 {
-                codePagesRestored.append(page)
+                books.pointee.restoredCodePages.append(page)
                 unmarkCodePage(Int(page))
             }
             pageFlags[Int(page)] |= PageFlag.clean
         }
-        books.pointee.loadedExtents.removeAllKeepingCapacity()
-        return codePagesRestored
+        books.pointee.loadedExtents.removeAll()
+        return books.pointee.restoredCodePages.elements()
     }
 
     /// Every page that is or was written: what a restore must rewrite when it cannot rely on
