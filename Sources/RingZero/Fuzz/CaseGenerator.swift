@@ -57,8 +57,6 @@ struct CaseBuffer {
     /// Where each instruction ends (`InstructionEnd`), the first `instructionCount` of them.
     private(set) var ends: [InstructionEnd] = []
     private(set) var instructionCount = 0
-    /// The end offset of each chunk in the code.
-    var chunkEnds: [Int] = []
     var start: StartingState?
     var hostCheck: HostCheck?
     /// The code mode the instructions were encoded for.
@@ -67,21 +65,20 @@ struct CaseBuffer {
     mutating func reset() {
         count = 0
         instructionCount = 0
-        chunkEnds.removeAllKeepingCapacity()
         start = nil
         hostCheck = nil
     }
 
-    /// Let `body` append (from empty) through a `ByteSink` of `capacity` bytes and record chunk
-    /// ends.
-    mutating func write(capacity: Int, _ body: (inout ByteSink, inout [Int]) -> Void) {
+    /// Let `body` append (from empty) through a `ByteSink` of `capacity` bytes, marking the
+    /// ends of chunks on it.
+    mutating func write(capacity: Int, _ body: (inout ByteSink) -> Void) {
         precondition(count == 0)
         if storage.count < capacity + ByteSink.slack { storage = Array(repeating: 0, count: capacity + ByteSink.slack) }
         if ends.count < capacity { ends = Array(repeating: InstructionEnd(offset: 0, immediateBytes: 0, template: 0), count: capacity) }
         let (written, instructions) = storage.withUnsafeMutableBufferPointer { p in
             ends.withUnsafeMutableBufferPointer { e in
                 var out = ByteSink(p.baseAddress!, capacity: capacity, ends: e.baseAddress!)
-                body(&out, &chunkEnds)
+                body(&out)
                 return (out.count, out.instructionCount)
             }
         }
@@ -94,9 +91,9 @@ struct CaseBuffer {
         if let hostCheck { return hostCheck.fuzzCase }
         var chunks: [[UInt8]] = []
         var from = 0
-        for end in chunkEnds {
-            chunks.append(Array(storage[from..<end]))
-            from = end
+        for end in ends[0..<instructionCount] where end.endsChunk {
+            chunks.append(Array(storage[from..<Int(end.offset)]))
+            from = Int(end.offset)
         }
         return FuzzCase(start: start!, chunks: chunks)
     }
@@ -191,11 +188,11 @@ public struct CaseGenerator: Sendable {
         let encoder = InstructionEncoder(mode: code)
         buffer.codeMode = code
         // No instruction of the menu is longer than 15 bytes.
-        buffer.write(capacity: 15 * length) { out, chunkEnds in
+        buffer.write(capacity: 15 * length) { out in
             var instructions = 0
             while instructions < length {
                 instructions += instruction(encoder, &out, budget: length - instructions)
-                chunkEnds.append(out.count)
+                out.endChunk()
             }
         }
         buffer.start = startingState(mode)
@@ -244,9 +241,9 @@ public struct CaseGenerator: Sendable {
         if operation.isShift && chance(70) { b = UInt64(below(70)) }
         let check = HostCheck(operation: operation, size: size, a: a, b: b, flags: next() & RFLAGS.status)
         buffer.codeMode = .bits64
-        buffer.write(capacity: 4) { out, chunkEnds in
+        buffer.write(capacity: 4) { out in
             check.encode(&out)
-            chunkEnds.append(out.count)
+            out.endChunk()
         }
         buffer.hostCheck = check
     }

@@ -164,6 +164,14 @@ struct ByteSink {
                                                 template: UInt16(truncatingIfNeeded: template))
         instructionCount += 1
     }
+
+    /// The instructions since the last chunk's end are a chunk (`FuzzCase.chunks`). Marked on
+    /// the last instruction's end: a list of chunk ends of its own, an array, checked its
+    /// buffer for sharing at every append.
+    @inline(__always) mutating func endChunk() {
+        precondition(instructionCount > 0, "a chunk with no instruction")
+        ends[instructionCount - 1].endsChunk = true
+    }
 }
 
 /// Where an encoded instruction ends in its case's bytes, how many of its last bytes are an
@@ -172,4 +180,6 @@ struct InstructionEnd {
     var offset: UInt16
     var immediateBytes: UInt8
     var template: UInt16
+    /// Whether a chunk (what minimizing drops or keeps whole) ends with this instruction.
+    var endsChunk = false
 }

@@ -34,6 +34,12 @@ struct FaultList: ~Copyable {
                                 errorCode: record.errorCode ?? 0, rip: record.rip, text: text))
     }
 
+    /// An exception without its instruction's text.
+    @inline(__always) mutating func append(vectorNumber: UInt8, errorCode: UInt32?, rip: UInt64) {
+        taken.append(TakenFault(vectorNumber: vectorNumber, hasErrorCode: errorCode != nil, errorCode: errorCode ?? 0,
+                                rip: rip, text: -1))
+    }
+
     func record(_ i: Int) -> FaultRecord {
         let t = taken[i]
         return FaultRecord(vector: ExceptionVector(rawValue: t.vectorNumber)!, errorCode: t.hasErrorCode ? t.errorCode : nil, rip: t.rip,

@@ -63,7 +63,13 @@ extension Machine {
         func finish(_ reason: StopReason) -> StopReason {
             // Outside the loop `state` is exact: compute any pending status flags.
             materializeFlags()
-            core.pointee.lastExit = BlockExit(reason: reason)
+            // Only the reason when there is nothing else to drop: assigning a whole exit
+            // released its two optional fields, strings or not.
+            if core.pointee.lastExit.instruction == nil && core.pointee.lastExit.fault == nil {
+                core.pointee.lastExit.reason = reason
+            } else {
+                core.pointee.lastExit = BlockExit(reason: reason)
+            }
             return reason
         }
         /// `finish` as a `Step.stop` asked (`stop(_:)` left the exit in the core).
@@ -219,25 +225,39 @@ extension Machine {
         state.rip = op.address
         cycleCount &+= UInt64(costs.cost(.exception))
         retiredByForm[Int(CostForm.exception.rawValue)] &+= 1
-        let record = FaultRecord(
-            vector: error.vector, errorCode: error.errorCode, rip: op.address,
-            instruction: !describesFaults || (op.handler == .invalidOpcode && op.instructionID == 0) ? nil : disassemble(at: op.address)?.text)
+        let text = !describesFaults || (op.handler == .invalidOpcode && op.instructionID == 0) ? nil : disassemble(at: op.address)?.text
         // A hook may ask to stop: one watching memory the instruction touched before it
         // faulted, or the exception hook itself.
-        var hookStops = pendingStop == .hook
+        let hookStops = pendingStop == .hook
         pendingStop = nil
+        if hookStops || options.onFault == .stop || hooks.exception != nil || text != nil {
+            let record = FaultRecord(vector: error.vector, errorCode: error.errorCode, rip: op.address, instruction: text)
+            if let step = deliver(record, hookStops: hookStops, options) { return step }
+        } else {
+            // The common case, a fuzz run's: plain values recorded, no `FaultRecord` (and its
+            // string) made and destroyed.
+            faults.pointee.append(vectorNumber: error.vector.rawValue, errorCode: error.errorCode, rip: op.address)
+        }
+        // REP iterations weigh against the same count as the loop's own check.
+        instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.pointee.count)
+        state.rip = op.nextAddress
+        consumeCodeWrites()
+        return .nextBlock
+    }
+
+    /// An exception as a record: to the exception hook, then to the run's end or its list.
+    /// Nil when the run goes on with it recorded.
+    @inline(never)
+    private func deliver(_ record: FaultRecord, hookStops: Bool, _ options: RunOptions) -> Step? {
+        var hookStops = hookStops
         if let hook = hooks.exception {
             materializeFlags()
             if hook(self, record) == .stop { hookStops = true }
         }
         if hookStops { return stop(BlockExit(reason: .hook, fault: record)) }
         if options.onFault == .stop { return stop(BlockExit(reason: .fault, fault: record)) }
-        faults.pointee.append(record)
-        // REP iterations weigh against the same count as the loop's own check.
-        instructionBudget = (options.repeatBudget ?? options.maxInstructions) &- UInt64(faults.pointee.count)
-        state.rip = op.nextAddress
-        consumeCodeWrites()
-        return .nextBlock
+        faultList.pointee.append(record)
+        return nil
     }
 
     /// A handler asked to stop (HLT, an unsupported instruction, a hook, a REP budget).
