@@ -36,6 +36,11 @@ public final class FuzzWorker {
     /// it (for tests: a violation then depends on the cases before it, which a reproducer does
     /// not replay).
     var keepsDecodedCode = false
+    /// What the fast path found when a case did not simply pass (a violation, a rejection),
+    /// set where it is found and taken by `takeUnusual`. The common case carries only its
+    /// outcome class: a `FuzzEngine.Result`, large for its violation case, handed up through
+    /// the fast path's calls was copied at each (`memcpy` calls, four a case).
+    private var unusual: FuzzEngine.Result?
 
     init(engine: FuzzEngine) throws {
         self.engine = engine
@@ -83,7 +88,27 @@ public final class FuzzWorker {
     public func evaluate(seed: UInt64, index: UInt64) -> FuzzEngine.Result {
         engine.generate(seed: seed, index: index, with: &generator.pointee, into: &buffer.pointee)
         let ops = prototypes.build(buffer, at: Self.loadAddress, slot: Self.batchSize)
-        return runGenerated(index: index, buffer, ops)
+        return result(runGenerated(index: index, buffer, ops))
+    }
+
+    /// A fast-path answer as a result: passed with its outcome class, else what was found.
+    @inline(__always)
+    private func result(_ outcome: Int?) -> FuzzEngine.Result {
+        if let outcome { return .passed(outcome: outcome) }
+        return takeUnusual()
+    }
+
+    @inline(never)
+    private func takeUnusual() -> FuzzEngine.Result {
+        defer { unusual = nil }
+        return unusual ?? .rejected("the fast path gave no outcome")
+    }
+
+    /// Note what the fast path found; always nil, for its callers to return.
+    @inline(never)
+    private func found(_ r: FuzzEngine.Result) -> Int? {
+        unusual = r
+        return nil
     }
 
     /// How many cases `evaluate(seed:from:by:count:_:)` generates before it runs them.
@@ -105,36 +130,36 @@ public final class FuzzWorker {
         }
         for k in 0..<n {
             let index = first &+ UInt64(k) &* stride
-            body(index, runGenerated(index: index, batch + k, built[k]))
+            body(index, result(runGenerated(index: index, batch + k, built[k])))
         }
     }
 
-    /// A fast-path result as `evaluate` reports it: a violation confirmed by the full check, and
-    /// the full check run on every `fullCheckInterval`-th case.
-    /// (Taken apart and built anew, not passed on: a copy of the result, whose violation
-    /// case is large, was a memcpy and an outlined copy per case.)
-    private func checked(_ result: consuming FuzzEngine.Result, index: UInt64, _ buffer: UnsafeMutablePointer<CaseBuffer>) -> FuzzEngine.Result {
-        switch consume result {
-        case .passed(let outcome):
-            guard index % max(engine.fullCheckInterval, 1) == 0 else { return .passed(outcome: outcome) }
-            if case .violated(let v) = fullCheck(buffer.pointee.fuzzCase) { return .violated(v) }
-            return .passed(outcome: outcome)
-        case .violated(let v): return confirm(v)
-        case .rejected(let why): return .rejected(why)
-        }
-    }
-
-    /// Run the generated case in `buffer` (case `index`), whose Ops `ops` holds.
-    private func runGenerated(index: UInt64, _ buffer: UnsafeMutablePointer<CaseBuffer>, _ ops: OpPrototypes.Built?) -> FuzzEngine.Result {
+    /// Run the generated case in `buffer` (case `index`), whose Ops `ops` holds: its outcome
+    /// class, or nil with what was found in `unusual`. A violation is confirmed by the full
+    /// check, which also runs on every `fullCheckInterval`-th case.
+    private func runGenerated(index: UInt64, _ buffer: UnsafeMutablePointer<CaseBuffer>, _ ops: OpPrototypes.Built?) -> Int? {
         var ops = ops
         // Every so often the reference run decodes every instruction afresh instead.
         let decodesAfresh = index % max(engine.referenceDecodeInterval, 1) == 0
         if decodesAfresh { ops?.generic = UnsafeBufferPointer(start: nil, count: 0) }
-        let result = buffer.pointee.storage.withUnsafeBufferPointer { storage in
+        let outcome = buffer.pointee.storage.withUnsafeBufferPointer { storage in
             runFast(start: buffer.pointee.start, host: buffer.pointee.hostCheck, code: storage, count: buffer.pointee.count,
                     ops: ops) { buffer.pointee.fuzzCase }
         }
-        return checked(result, index: index, buffer)
+        guard let outcome else {
+            if case .violated(let v) = unusual { unusual = confirm(v) }
+            return nil
+        }
+        guard index % max(engine.fullCheckInterval, 1) == 0 else { return outcome }
+        return fullCheck(buffer)
+    }
+
+    /// The full check of the case in `buffer`, as the fast path answers.
+    @inline(never)
+    private func fullCheck(_ buffer: UnsafeMutablePointer<CaseBuffer>) -> Int? {
+        let r = fullCheck(buffer.pointee.fuzzCase)
+        if case .passed(let outcome) = r { return outcome }
+        return found(r)
     }
 
     /// Run a case given as a value (minimizing, tests): the fast path when its state is the
@@ -145,8 +170,11 @@ public final class FuzzWorker {
             let fast = blob.withUnsafeBufferPointer {
                 runFast(start: c.start, host: c.hostCheck, code: $0, count: $0.count, ops: nil) { c }
             }
-            if case .violated(let v) = fast { return confirm(v) }
-            guard case .passed = fast else { return fast }
+            if fast == nil {
+                let r = takeUnusual()
+                if case .violated(let v) = r { return confirm(v) }
+                return r
+            }
         }
         return fullCheck(c)
     }
@@ -233,9 +261,9 @@ public final class FuzzWorker {
     /// instruction cache for the second, as the handlers the plain run used are for the
     /// reference run.
     private func runFast(start: StartingState?, host: HostCheck?, code: UnsafeBufferPointer<UInt8>, count: Int,
-                         ops: OpPrototypes.Built?, _ makeCase: () -> FuzzCase) -> FuzzEngine.Result {
+                         ops: OpPrototypes.Built?, _ makeCase: () -> FuzzCase) -> Int? {
         if let why = setUp(start: start, host: host, code: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(code)[0..<count])) {
-            return .rejected(why)
+            return found(.rejected(why))
         }
         let options = RunOptions(maxInstructions: engine.maxInstructions, onFault: .continue)
         // (Set and cleared around the runs, not in closures: a closure's result was copied.)
@@ -250,16 +278,16 @@ public final class FuzzWorker {
         let referenceEnd = fastReference.runInPlace(referenceOptions)
         fastReference.clearPredecoded()
         if let (invariant, detail) = watch.finish(fastReference) {
-            return .violated(Violation(invariant: invariant, detail: detail, fuzzCase: makeCase()))
+            return found(.violated(Violation(invariant: invariant, detail: detail, fuzzCase: makeCase())))
         }
         if !Self.sameResult(plainEnd, fastPlain, referenceEnd, fastReference) {
             let detail = Self.difference(plainEnd, fastPlain, referenceEnd, fastReference)
-            return .violated(Violation(invariant: .fastMatchesReference, detail: detail, fuzzCase: makeCase()))
+            return found(.violated(Violation(invariant: .fastMatchesReference, detail: detail, fuzzCase: makeCase())))
         }
         if let host, let detail = Self.disagreement(host, fastPlain) {
-            return .violated(Violation(invariant: .hostAgrees, detail: detail, fuzzCase: makeCase()))
+            return found(.violated(Violation(invariant: .hostAgrees, detail: detail, fuzzCase: makeCase())))
         }
-        return .passed(outcome: FuzzEngine.outcomeClass(plainEnd, fastPlain))
+        return FuzzEngine.outcomeClass(plainEnd, fastPlain)
     }
 
     /// Whether two runs ended identically: everything a report shows (the outcome, registers,
@@ -284,6 +312,7 @@ public final class FuzzWorker {
 
     /// How the last runs of `m` (ended for `a`) and `n` (for `b`) differ, as their reports show
     /// it; built only once `sameResult` has found a difference.
+    @inline(never)
     static func difference(_ a: StopReason, _ m: Machine, _ b: StopReason, _ n: Machine) -> String {
         let detail = FuzzEngine.difference(Report(machine: m, outcome: m.outcome(a)).json,
                                            Report(machine: n, outcome: n.outcome(b)).json)
