@@ -87,7 +87,20 @@ public enum Handler: UInt8, Sendable, CaseIterable {
     /// fault. Decoding depends on nothing else (the bytes and the code mode), so MOV to
     /// CR2/CR3/CR4/CR8, WRMSR (IA32_EFER.LMA is read-only), VMXON and VMXOFF do not end
     /// blocks.
-    @inline(__always) var endsBlock: Bool {
+    @inline(__always) var endsBlock: Bool { Self.endsBlockTable[Int(rawValue)] }
+
+    /// `endsBlock` for every handler, by raw value (256 entries): `decodeBlock` reads it for
+    /// every Op, where the switch compiled to a jump through a table of addresses, taken at
+    /// random on the fuzzer's code. Also kept in `MachineCore`, read there without the lazy
+    /// global's check.
+    nonisolated(unsafe) static let endsBlockTable: UnsafeMutablePointer<Bool> = {
+        let table = UnsafeMutablePointer<Bool>.allocate(capacity: 256)
+        table.initialize(repeating: false, count: 256)
+        for handler in Handler.allCases { table[Int(handler.rawValue)] = handler.endsBlockBySwitch }
+        return table
+    }()
+
+    private var endsBlockBySwitch: Bool {
         switch self {
         case .call, .callIndirect, .ret, .jmp, .jmpIndirect, .jcc, .jrcxz, .loop, .loope, .loopne,
              .hlt, .unsupported, .getsec, .popf, .invalidOpcode, .ud2, .int3,

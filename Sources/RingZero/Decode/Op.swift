@@ -121,8 +121,11 @@ public struct Op: Sendable, Equatable {
     /// 64-bit code runs with PE already set, so only there can it change the mode.
     /// Inlined: called on an Op in the arena, a call copied all 64 bytes of it, and reading
     /// the `entry` just stored stalled on store forwarding (a sixth of `decodeBlock`).
-    @inline(__always) var endsBlock: Bool {
-        handler.endsBlock | ((handler == .movToCR) & (cond == 0)) | ((handler == .lmsw) & (codeMode == .bits16))
+    @inline(__always) var endsBlock: Bool { endsBlock(handlerEndsBlock: handler.endsBlock) }
+
+    /// `endsBlock`, given `handler.endsBlock` (read from `MachineCore.endsBlockTable`).
+    @inline(__always) func endsBlock(handlerEndsBlock: Bool) -> Bool {
+        handlerEndsBlock | ((handler == .movToCR) & (cond == 0)) | ((handler == .lmsw) & (codeMode == .bits16))
     }
 
     /// The address of the next instruction.

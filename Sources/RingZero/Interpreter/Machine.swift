@@ -310,6 +310,9 @@ struct MachineCore {
     /// `Machine.threadedHandlers`, where `decodeBlock` finds it without a lazy global's check
     /// (handlers and the threaded loop reach an Op's through its `entry`).
     let threadedTable = Machine.threadedHandlers
+    /// `CarryHint.table` and `Handler.endsBlockTable`, for `decodeBlock` likewise.
+    let carryAfterTable = CarryHint.table
+    let endsBlockTable = Handler.endsBlockTable
     /// `Machine.decodesCommonFormsDirectly` and `describesFaults`.
     var decodesCommonFormsDirectly = false
     var describesFaults = true

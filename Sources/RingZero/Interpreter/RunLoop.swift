@@ -293,7 +293,8 @@ extension Machine {
         let page = address >> 12
         // Where a fast INC or DEC finds the CF it keeps (`CarryHint`): unknown at the start.
         var carry = CarryHint.unknown.rawValue
-        let carryAfter = CarryHint.table
+        let carryAfter = core.pointee.carryAfterTable
+        let endsBlock = core.pointee.endsBlockTable
         let table = core.pointee.threadedTable
         // Ops built for this code (`PredecodedCode`): the next one's index, while the block
         // follows them.
@@ -310,6 +311,8 @@ extension Machine {
             }
             let op = UnsafePointer(slots + n)
             let handler = op.pointee.handler
+            // Read before the carry hint's store into the slot (`ThreadedIndex.of`).
+            let index = ThreadedIndex.of(op)
             // What follows is written to branch on the handler as little as it can: on random
             // code (the fuzzer's) every such branch mispredicted, and this loop paid most of
             // the plain run's mispredictions (docs/performance.md, item 55).
@@ -318,7 +321,7 @@ extension Machine {
             slots[n].carryHint = carry
             let after = carryAfter[Int(handler.rawValue)]
             carry = after == CarryHint.keepsHint ? carry : after
-            slots[n].thread(ThreadedIndex.of(op.pointee), table)
+            slots[n].thread(index, table)
             // A MOV ECX, imm32 before RDMSR or WRMSR: both tests made, one branch (rarely taken).
             if n > 0, let pair = ThreadedIndex.pair(slots[n - 1], then: handler) { slots[n - 1].thread(pair, table) }
             n += 1
@@ -327,7 +330,7 @@ extension Machine {
             // A REP string instruction ends its block too: its iterations are not in the
             // block's cost, so the limits must be checked again after it.
             let repeats = (handler == .stos) | (handler == .movs) && op.pointee.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
-            if op.pointee.endsBlock | repeats | (n >= OpCache.maxBlockLength) | (pc >> 12 != page) | (pc == endAddress) { break }
+            if op.pointee.endsBlock(handlerEndsBlock: endsBlock[Int(handler.rawValue)]) | repeats | (n >= OpCache.maxBlockLength) | (pc >> 12 != page) | (pc == endAddress) { break }
         }
         // A fast form right before the block's closing Jcc runs that Jcc itself.
         if n >= 2 && slots[n - 1].handler == .jccNear {

@@ -77,19 +77,38 @@ enum ThreadedIndex {
 
     /// The index for `op`; `closing`: its block's closing Jcc, when `op` is the Op right
     /// before it.
-    @inline(__always)
     static func of(_ op: Op, closing jcc: ClosingJcc? = nil) -> UInt8 {
         let handler = op.handler
         if let jcc, handler.isFast && handler != .jccNear && handler.setsLoopCondition {
             return UInt8(closing(form(handler), jcc, wide: op.size == 8))
         }
+        return withUnsafePointer(to: op) { of($0) }
+    }
+
+    /// The index for the Op at `op`, outside a loop's close, read where it lies. `decodeBlock`
+    /// calls this for every Op it writes: given the Op by value, the call was not inlined and
+    /// copied all 64 bytes of it to the stack first.
+    @inline(__always)
+    static func of(_ op: UnsafePointer<Op>) -> UInt8 {
+        let handler = op.pointee.handler
         // Chosen by selects rather than branches: `decodeBlock` runs this on every Op, and on
         // fuzz cases (random instruction mixes) the branches mispredicted.
-        let narrowed = handler.isFast & (handler != .jccNear) & (op.size != 8)
+        let narrowed = handler.isFast & (handler != .jccNear) & (op.pointee.size != 8)
         let narrowIndex = UInt8(truncatingIfNeeded: narrow &+ Int(handler.rawValue) &- Int(Handler.addRR.rawValue))
         let index = narrowed ? narrowIndex : handler.rawValue
-        let absolute = (handler == .vmxon) & (absoluteAddress(op) != nil)
+        let absolute = (handler == .vmxon) & absoluteAddressFits(op)
         return absolute ? UInt8(vmxonAtAbsoluteAddress) : index
+    }
+
+    /// `absoluteAddress(op) != nil`, read in place.
+    @inline(__always)
+    static func absoluteAddressFits(_ op: UnsafePointer<Op>) -> Bool {
+        let disp = op.pointee.disp, addressSize = op.pointee.addressSize
+        let address = UInt64(bitPattern: disp)
+        let alone = (op.pointee.memBase == Op.noRegister) & (op.pointee.memIndex == Op.noRegister)
+            & (op.pointee.segment < SegmentOverride.fs.rawValue)
+        let fitsSize = (addressSize == 8) | (address >> (UInt64(addressSize & 7) * 8) == 0)
+        return alone & (disp >= 0) & fitsSize & (address >> 47 == 0)
     }
 
     /// The linear address of `op`'s memory operand when it is the displacement alone, the
@@ -98,10 +117,7 @@ enum ThreadedIndex {
     /// `canonicalLinearAddress` would make); else nil.
     @inline(__always)
     static func absoluteAddress(_ op: Op) -> UInt64? {
-        let address = UInt64(bitPattern: op.disp)
-        let alone = (op.memBase == Op.noRegister) & (op.memIndex == Op.noRegister) & (op.segment < SegmentOverride.fs.rawValue)
-        let fitsSize = (op.addressSize == 8) | (address >> (UInt64(op.addressSize & 7) * 8) == 0)
-        return alone & (op.disp >= 0) & fitsSize & (address >> 47 == 0) ? address : nil
+        withUnsafePointer(to: op) { absoluteAddressFits($0) } ? UInt64(bitPattern: op.disp) : nil
     }
 
     /// A fast form's place among them, 0 for `addRR`.
