@@ -21,7 +21,8 @@ import Testing
             let ops = try #require(withUnsafePointer(to: &buffer) { prototypes.build($0, at: 0x1000) },
                                    "a generated instruction DirectDecoder does not decode")
             #expect(ops.fast.count == buffer.instructionCount && ops.generic.count == buffer.instructionCount)
-            try buffer.storage.withUnsafeBufferPointer { code in
+            let code = UnsafeBufferPointer(buffer.storage)
+            do {
                 var from = 0
                 for i in 0..<buffer.instructionCount {
                     let p = code.baseAddress! + from, address = 0x1000 + UInt64(from)

@@ -50,17 +50,29 @@ public struct FuzzCase: Sendable {
 
 /// A generated case in flat form: one byte buffer with the chunk and instruction boundaries,
 /// reused from case to case so that generating allocates nothing.
-struct CaseBuffer {
-    /// The machine code is `storage[0..<count]`; the storage keeps its size from case to case.
-    private(set) var storage: [UInt8] = []
+///
+/// Its buffers are its own memory, not arrays: reaching an array's elements through the
+/// worker's pointer to the buffer retained and released it each time (six times a case). It
+/// cannot be copied, so nothing else frees or shares them.
+struct CaseBuffer: ~Copyable {
+    /// The machine code is `storage[0..<count]`; the storage keeps its size from case to case,
+    /// `ByteSink.slack` bytes past what was asked for included.
+    private(set) var storage = UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0)
     private(set) var count = 0
     /// Where each instruction ends (`InstructionEnd`), the first `instructionCount` of them.
-    private(set) var ends: [InstructionEnd] = []
+    private(set) var ends = UnsafeMutableBufferPointer<InstructionEnd>(start: nil, count: 0)
     private(set) var instructionCount = 0
     var start: StartingState?
     var hostCheck: HostCheck?
     /// The code mode the instructions were encoded for.
     var codeMode = CodeMode.bits64
+
+    init() {}
+
+    deinit {
+        storage.deallocate()
+        ends.deallocate()
+    }
 
     mutating func reset() {
         count = 0
@@ -73,17 +85,20 @@ struct CaseBuffer {
     /// ends of chunks on it.
     mutating func write(capacity: Int, _ body: (inout ByteSink) -> Void) {
         precondition(count == 0)
-        if storage.count < capacity + ByteSink.slack { storage = Array(repeating: 0, count: capacity + ByteSink.slack) }
-        if ends.count < capacity { ends = Array(repeating: InstructionEnd(offset: 0, immediateBytes: 0, template: 0), count: capacity) }
-        let (written, instructions) = storage.withUnsafeMutableBufferPointer { p in
-            ends.withUnsafeMutableBufferPointer { e in
-                var out = ByteSink(p.baseAddress!, capacity: capacity, ends: e.baseAddress!)
-                body(&out)
-                return (out.count, out.instructionCount)
-            }
+        if storage.count < capacity + ByteSink.slack {
+            storage.deallocate()
+            storage = .allocate(capacity: capacity + ByteSink.slack)
+            storage.initialize(repeating: 0)
         }
-        count = written
-        instructionCount = instructions
+        if ends.count < capacity {
+            ends.deallocate()
+            ends = .allocate(capacity: capacity)
+            ends.initialize(repeating: InstructionEnd(offset: 0, immediateBytes: 0, template: 0))
+        }
+        var out = ByteSink(storage.baseAddress!, capacity: capacity, ends: ends.baseAddress!)
+        body(&out)
+        count = out.count
+        instructionCount = out.instructionCount
     }
 
     /// The case as a value of its own (for reproducers, minimizing, the full checks).

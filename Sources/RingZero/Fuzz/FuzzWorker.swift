@@ -53,7 +53,7 @@ public final class FuzzWorker {
         buffer = .allocate(capacity: 1)
         buffer.initialize(to: CaseBuffer())
         batch = .allocate(capacity: Self.batchSize)
-        batch.initialize(repeating: CaseBuffer(), count: Self.batchSize)
+        for k in 0..<Self.batchSize { (batch + k).initialize(to: CaseBuffer()) }
         fastPlain = try Machine(profile: engine.profile)
         fastReference = try Machine(profile: engine.profile)
         for m in [fastPlain, fastReference] {
@@ -142,10 +142,8 @@ public final class FuzzWorker {
         // Every so often the reference run decodes every instruction afresh instead.
         let decodesAfresh = index % max(engine.referenceDecodeInterval, 1) == 0
         if decodesAfresh { ops?.generic = UnsafeBufferPointer(start: nil, count: 0) }
-        let outcome = buffer.pointee.storage.withUnsafeBufferPointer { storage in
-            runFast(start: buffer.pointee.start, host: buffer.pointee.hostCheck, code: storage, count: buffer.pointee.count,
-                    ops: ops) { buffer.pointee.fuzzCase }
-        }
+        let outcome = runFast(start: buffer.pointee.start, host: buffer.pointee.hostCheck, code: UnsafeBufferPointer(buffer.pointee.storage),
+                              count: buffer.pointee.count, ops: ops) { buffer.pointee.fuzzCase }
         guard let outcome else {
             if case .violated(let v) = unusual { unusual = confirm(v) }
             return nil

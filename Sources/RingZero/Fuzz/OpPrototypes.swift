@@ -71,8 +71,9 @@ final class OpPrototypes {
         let fastOps = self.fastOps + place * capacity, genericOps = self.genericOps + place * capacity
         let mode = pointer.pointee.codeMode, count = pointer.pointee.count
         let table = Template.count * Int(mode.rawValue)
-        let built = pointer.pointee.storage.withUnsafeBufferPointer { code -> Bool in
-            pointer.pointee.ends.withUnsafeBufferPointer { ends -> Bool in
+        let code = UnsafeBufferPointer(pointer.pointee.storage), ends = UnsafeBufferPointer(pointer.pointee.ends)
+        let built = { () -> Bool in
+            do {
                 var from = 0
                 for i in 0..<n {
                     let end = Int(ends[i].offset), immediateBytes = Int(ends[i].immediateBytes)
@@ -110,7 +111,7 @@ final class OpPrototypes {
                 }
                 return from == count
             }
-        }
+        }()
         return built ? Built(fast: UnsafeBufferPointer(start: fastOps, count: n), generic: UnsafeBufferPointer(start: genericOps, count: n),
                              mode: mode) : nil
     }
