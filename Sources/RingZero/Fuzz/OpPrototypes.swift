@@ -100,6 +100,9 @@ final class OpPrototypes {
                               decode(p, available: available, length: length, address: address, mode: mode,
                                      fastForms: false, into: &genericOps[i])
                         else { return false }
+                        // Threaded as `decodeBlock` would thread it alone (a pair or a loop's
+                        // close it adjusts itself), so that it need not.
+                        fastOps[i].thread(ThreadedIndex.of(fastOps[i]), Machine.threadedHandlers)
                         if template != Template.none,
                            holdsAsPrototype(fastOps[i], p, length: length, immediateBytes: immediateBytes, fastForms: true),
                            holdsAsPrototype(genericOps[i], p, length: length, immediateBytes: immediateBytes, fastForms: false) {

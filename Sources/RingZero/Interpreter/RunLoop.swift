@@ -308,11 +308,13 @@ extension Machine {
             } else {
                 built = nil
                 decodeOne(at: pc, mode: mode, fastForms: true, direct: decodesCommonFormsDirectly, into: &slots[n])
+                slots[n].entry = 0
             }
             let op = UnsafePointer(slots + n)
             let handler = op.pointee.handler
-            // Read before the carry hint's store into the slot (`ThreadedIndex.of`).
-            let index = ThreadedIndex.of(op)
+            // Ops built for the code come threaded (`OpPrototypes`); a decoded one is threaded
+            // here, read before the carry hint's store into the slot (`ThreadedIndex.of`).
+            if op.pointee.entry == 0 { slots[n].thread(ThreadedIndex.of(op), table) }
             // What follows is written to branch on the handler as little as it can: on random
             // code (the fuzzer's) every such branch mispredicted, and this loop paid most of
             // the plain run's mispredictions (docs/performance.md, item 55).
@@ -321,7 +323,6 @@ extension Machine {
             slots[n].carryHint = carry
             let after = carryAfter[Int(handler.rawValue)]
             carry = after == CarryHint.keepsHint ? carry : after
-            slots[n].thread(index, table)
             // A MOV ECX, imm32 before RDMSR or WRMSR: both tests made, one branch (rarely taken).
             if n > 0, let pair = ThreadedIndex.pair(slots[n - 1], then: handler) { slots[n - 1].thread(pair, table) }
             n += 1
