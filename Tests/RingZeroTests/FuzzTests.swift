@@ -245,6 +245,10 @@ import Testing
         b.retiredByForm[0] &+= 1
         #expect(!FuzzWorker.sameResult(oa, a, ob, b), "a per-form counter")
         b.retiredByForm[0] &-= 1
+        let lastForm = b.costs.names.count - 1
+        b.extraCyclesByForm[lastForm] &+= 1
+        #expect(!FuzzWorker.sameResult(oa, a, ob, b), "the last form's extra cycles")
+        b.extraCyclesByForm[lastForm] &-= 1
         #expect(FuzzWorker.sameResult(oa, a, ob, b))
     }
 }

@@ -297,8 +297,9 @@ public final class FuzzWorker {
               m.instructionCount == n.instructionCount, m.cycleCount == n.cycleCount,
               m.memory.unbackedReads == n.memory.unbackedReads, m.memory.unbackedWrites == n.memory.unbackedWrites
         else { return false }
-        let forms = m.costs.names.count * MemoryLayout<UInt64>.stride
-        guard memcmp(m.retiredByForm, n.retiredByForm, forms) == 0, memcmp(m.extraCyclesByForm, n.extraCyclesByForm, forms) == 0 else {
+        // Retired counts and extra cycles by form, one buffer (`Machine.countersByForm`).
+        let forms = 2 * m.costs.names.count * MemoryLayout<UInt64>.stride
+        guard memcmp(m.retiredByForm, n.retiredByForm, forms) == 0 else {
             return false
         }
         // Both started from the same memory (`setUp`): only the pages either wrote since can

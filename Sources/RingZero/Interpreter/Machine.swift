@@ -80,9 +80,13 @@ public final class Machine {
     public let costs: CostModel
     /// Per cost form: instructions retired as that form (exceptions under `exception`), and
     /// cycles charged beyond `retired × cost` (REP iterations after the first). Raw buffers so
-    /// the dispatch loop's increment is one add with no uniqueness check.
+    /// the dispatch loop's increment is one add with no uniqueness check; one allocation, the
+    /// extra cycles right after the retired counts (`countersByForm`), so that a restore
+    /// copies and a comparison reads them in one go.
     let retiredByForm: UnsafeMutablePointer<UInt64>
     let extraCyclesByForm: UnsafeMutablePointer<UInt64>
+    /// Both counter tables, `2 × costs.names.count` values from `retiredByForm` on.
+    var countersByForm: UnsafeMutableBufferPointer<UInt64> { .init(start: retiredByForm, count: 2 * costs.names.count) }
     let cache = OpCache()
 
     /// Snapshots: a random identity (so a snapshot is never mistaken for another machine's).
@@ -117,10 +121,9 @@ public final class Machine {
         self.memory = memory
         decoder = try Decoder()
         costs = CostModel(profile: profile, msrs: msrFile.descriptors)
-        retiredByForm = .allocate(capacity: costs.names.count)
-        retiredByForm.initialize(repeating: 0, count: costs.names.count)
-        extraCyclesByForm = .allocate(capacity: costs.names.count)
-        extraCyclesByForm.initialize(repeating: 0, count: costs.names.count)
+        retiredByForm = .allocate(capacity: 2 * costs.names.count)
+        retiredByForm.initialize(repeating: 0, count: 2 * costs.names.count)
+        extraCyclesByForm = retiredByForm + costs.names.count
         faultList = .allocate(capacity: 1)
         faultList.initialize(to: FaultList())
         core = .allocate(capacity: 1)
@@ -136,7 +139,6 @@ public final class Machine {
         core.deinitialize(count: 1)
         core.deallocate()
         retiredByForm.deallocate()
-        extraCyclesByForm.deallocate()
     }
 
     /// Retired instructions and cycles per cost form, dearest first; forms never charged are left out.

@@ -22,10 +22,12 @@ struct PredecodedCode {
         count > 0 && mode == self.mode && intact(memory)
     }
 
-    /// The index of the Op at `address`, if there is one.
+    /// The index of the Op at `address`, if there is one: `next` first, where the code that
+    /// ran last leaves off (a block's end, the instruction after an exception).
     @inline(__always)
     func index(of address: UInt64) -> Int? {
         guard let ops else { return nil }
+        if next < count && ops[next].address == address { return next }
         var low = 0, high = count
         while low < high {
             let mid = (low + high) / 2
@@ -39,14 +41,7 @@ struct PredecodedCode {
     @inline(__always)
     mutating func take(at address: UInt64, mode: CodeMode, _ memory: PhysicalMemory) -> UnsafePointer<Op>? {
         guard usable(in: mode, memory), let ops else { return nil }
-        let i: Int
-        if next < count && ops[next].address == address {
-            i = next
-        } else if let found = index(of: address) {
-            i = found
-        } else {
-            return nil
-        }
+        guard let i = index(of: address) else { return nil }
         next = i + 1
         return ops + i
     }

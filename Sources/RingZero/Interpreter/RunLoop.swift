@@ -333,6 +333,8 @@ extension Machine {
             let repeats = (handler == .stos) | (handler == .movs) && op.pointee.prefixes & (Op.prefixRep | Op.prefixRepne) != 0
             if op.pointee.endsBlock(handlerEndsBlock: endsBlock[Int(handler.rawValue)]) | repeats | (n >= OpCache.maxBlockLength) | (pc >> 12 != page) | (pc == endAddress) { break }
         }
+        // Where the next block most likely starts among the built Ops.
+        if let i = built { core.pointee.predecoded.next = i }
         // A fast form right before the block's closing Jcc runs that Jcc itself.
         if n >= 2 && slots[n - 1].handler == .jccNear {
             slots[n - 2].thread(ThreadedIndex.of(slots[n - 2], closing: ClosingJcc(cond: slots[n - 1].cond)), table)

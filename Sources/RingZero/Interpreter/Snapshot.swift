@@ -15,8 +15,8 @@ public struct Snapshot: @unchecked Sendable {
     public let cycleCount: UInt64
     let msrValues: [UInt64]
     let tscOffset: UInt64
-    let retiredByForm: [UInt64]
-    let extraCyclesByForm: [UInt64]
+    /// `Machine.countersByForm`: retired instructions, then extra cycles, by form.
+    let countersByForm: [UInt64]
     let unbackedReads: UInt64
     let unbackedWrites: UInt64
     let endAddress: UInt64?
@@ -40,12 +40,10 @@ extension Machine {
         let image = memory.capture()
         snapshotSerial &+= 1
         baselineSerial = snapshotSerial
-        let forms = costs.names.count
         return Snapshot(
             state: state, instructionCount: instructionCount, cycleCount: cycleCount,
             msrValues: msrFile.values.array, tscOffset: tscOffset,
-            retiredByForm: Array(UnsafeBufferPointer(start: retiredByForm, count: forms)),
-            extraCyclesByForm: Array(UnsafeBufferPointer(start: extraCyclesByForm, count: forms)),
+            countersByForm: Array(countersByForm),
             unbackedReads: memory.unbackedReads, unbackedWrites: memory.unbackedWrites,
             endAddress: endAddress, facts: facts, memory: image, profileName: profile.name, owner: identity, serial: snapshotSerial)
     }
@@ -66,7 +64,7 @@ extension Machine {
     func restore(_ snapshot: Snapshot, restoringState: Bool) throws(MachineError) {
         guard snapshot.profileName == profile.name, snapshot.memory.size == memory.size,
               snapshot.msrValues.count == msrFile.values.count,
-              snapshot.retiredByForm.count == costs.names.count
+              snapshot.countersByForm.count == 2 * costs.names.count
         else { throw MachineError.snapshotMismatch }
         consumeCodeWrites()
         core.pointee.codeRewrites.forget()
@@ -84,8 +82,7 @@ extension Machine {
         instructionCount = snapshot.instructionCount
         cycleCount = snapshot.cycleCount
         let forms = costs.names.count
-        snapshot.retiredByForm.withUnsafeBufferPointer { retiredByForm.update(from: $0.baseAddress!, count: forms) }
-        snapshot.extraCyclesByForm.withUnsafeBufferPointer { extraCyclesByForm.update(from: $0.baseAddress!, count: forms) }
+        snapshot.countersByForm.withUnsafeBufferPointer { retiredByForm.update(from: $0.baseAddress!, count: 2 * forms) }
         memory.unbackedReads = snapshot.unbackedReads
         memory.unbackedWrites = snapshot.unbackedWrites
         endAddress = snapshot.endAddress
