@@ -3,6 +3,21 @@ import Testing
 @testable import RingZero
 
 @Suite struct InterpreterTests {
+    /// The bytes Capstone is given are `peek`'s, in place or copied near the end of memory
+    /// and past it (all ones), without counting an unbacked read.
+    @Test func instructionBytesArePeeksBytes() throws {
+        for size: UInt64 in [4096, 20, 14, 1] {
+            let memory = try #require(PhysicalMemory(size: size))
+            let pattern = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 29 &+ 3) }
+            #expect(memory.load(pattern, at: 0))
+            for address in [0, size / 2, size &- 16, size &- 15, size &- 14, size &- 1, size, size + 7, UInt64.max - 3] {
+                let given = memory.withInstructionBytes(at: address) { Array($0) }
+                #expect(given == memory.peek(address, count: 15), "size \(size), at \(address)")
+            }
+            #expect(memory.unbackedReads == 0)
+        }
+    }
+
     /// Reads and writes at memory's last bytes: the common case covers an access only below
     /// `wordLimit` (8 bytes from the end), and the byte-at-a-time path the rest, bytes past
     /// the end reading 0xFF and counted as unbacked, writes there dropped and counted.

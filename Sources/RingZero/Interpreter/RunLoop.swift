@@ -404,8 +404,7 @@ extension Machine {
     /// is large, and every direct decode paid for setting it up while it was inline.
     @inline(never)
     private func decodeWithCapstone(at address: UInt64, mode: CodeMode, fastForms: Bool) -> Op {
-        let bytes = memory.peek(address, count: 15)
-        let op = bytes.withUnsafeBytes { raw in
+        let op = memory.withInstructionBytes(at: address) { raw in
             decoder.withInstruction(raw, address: address, mode: mode) { insn in
                 Lowering(insn, mode: mode).lower(costs: costs, fastForms: fastForms)
             }

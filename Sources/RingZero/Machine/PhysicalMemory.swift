@@ -213,6 +213,25 @@ public final class PhysicalMemory {
         }
     }
 
+    /// The 15 bytes at `address` as `peek` gives them (all-ones outside memory), handed to
+    /// `body` without an array: in place when they lie inside memory, else from a copy on the
+    /// stack. For Capstone, which reads at most 15 (an array per instruction decoded was an
+    /// allocation and a byte-at-a-time copy).
+    @inline(__always)
+    func withInstructionBytes<R>(at address: UInt64, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if size >= 15 && address <= size - 15 {
+            return body(UnsafeRawBufferPointer(start: bytes + Int(address), count: 15))
+        }
+        var copy: (UInt64, UInt64) = (.max, .max)
+        return withUnsafeMutableBytes(of: &copy) { raw in
+            for i in 0..<15 {
+                let a = address &+ UInt64(i)
+                if a < size { raw[i] = bytes.load(fromByteOffset: Int(a), as: UInt8.self) }
+            }
+            return body(UnsafeRawBufferPointer(rebasing: raw[0..<15]))
+        }
+    }
+
     @inline(__always)
     func read(_ address: UInt64, _ width: UInt8) -> UInt64 {
         readInside(address, width) ?? readSlow(address, width)
