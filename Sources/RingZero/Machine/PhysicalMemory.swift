@@ -181,6 +181,9 @@ public final class PhysicalMemory {
     /// already dirty are marked clean again (they stay in the dirty list, so a restore still
     /// rewrites them), so a store to one lists it a second time.
     func watchWrites() {
+        // Nothing written since the last call: its pages are clean already (a page written
+        // since would be listed again past the mark). The fuzzer calls this twice per run.
+        if books.pointee.watchMark == books.pointee.dirtyPages.count { return }
         for page in books.pointee.dirtyPages.elements() { pageFlags[Int(page)] |= PageFlag.clean }
         books.pointee.watchMark = books.pointee.dirtyPages.count
     }
