@@ -135,7 +135,8 @@ struct FuzzCommand: ParsableCommand {
                         // to the limit.
                         let left = (limit - index - 1) / stride + 1
                         let count = Int(min(UInt64(FuzzWorker.batchSize), left))
-                        fuzzer.evaluate(seed: seed, from: index, by: stride, count: count, record)
+                        fuzzer.evaluate(seed: seed, from: index, by: stride, count: count,
+                                        passed: { _, outcome in batch.pointee.record(outcome: outcome) }, other: record)
                         index += UInt64(count) * stride
                     }
                 }

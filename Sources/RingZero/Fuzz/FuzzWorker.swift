@@ -24,6 +24,8 @@ public final class FuzzWorker {
     private let buffer: UnsafeMutablePointer<CaseBuffer>
     /// The cases of a batch (`evaluate(seed:from:by:count:_:)`).
     private let batch: UnsafeMutablePointer<CaseBuffer>
+    /// The batch's cases' built Ops, by place.
+    private let built: UnsafeMutablePointer<OpPrototypes.Built?>
     /// Builds both runs' Ops for generated cases (`OpPrototypes`).
     private let prototypes: OpPrototypes
     /// Each mode's default state (`MachineSetup.defaults`), by `OperatingMode.index`.
@@ -54,6 +56,8 @@ public final class FuzzWorker {
         buffer.initialize(to: CaseBuffer())
         batch = .allocate(capacity: Self.batchSize)
         for k in 0..<Self.batchSize { (batch + k).initialize(to: CaseBuffer()) }
+        built = .allocate(capacity: Self.batchSize)
+        built.initialize(repeating: nil, count: Self.batchSize)
         fastPlain = try Machine(profile: engine.profile)
         fastReference = try Machine(profile: engine.profile)
         for m in [fastPlain, fastReference] {
@@ -79,6 +83,8 @@ public final class FuzzWorker {
         buffer.deallocate()
         batch.deinitialize(count: Self.batchSize)
         batch.deallocate()
+        built.deinitialize(count: Self.batchSize)
+        built.deallocate()
     }
 
     // MARK: Running cases
@@ -121,16 +127,26 @@ public final class FuzzWorker {
     /// (docs/performance.md, item 57).
     public func evaluate(seed: UInt64, from first: UInt64, by stride: UInt64, count: Int,
                          _ body: (UInt64, FuzzEngine.Result) -> Void) {
+        evaluate(seed: seed, from: first, by: stride, count: count, passed: { body($0, .passed(outcome: $1)) }, other: body)
+    }
+
+    /// `evaluate(seed:from:by:count:_:)`, a case that passed handed to `passed` with its
+    /// outcome class alone, any other result to `other`: a `FuzzEngine.Result` (144 bytes) made
+    /// and copied for every case was two `memcpy` calls a case.
+    public func evaluate(seed: UInt64, from first: UInt64, by stride: UInt64, count: Int,
+                         passed: (UInt64, Int) -> Void, other: (UInt64, FuzzEngine.Result) -> Void) {
         let n = min(count, Self.batchSize)
-        var built: [OpPrototypes.Built?] = []
-        built.reserveCapacity(n)
         for k in 0..<n {
             engine.generate(seed: seed, index: first &+ UInt64(k) &* stride, with: &generator.pointee, into: &batch[k])
-            built.append(prototypes.build(batch + k, at: Self.loadAddress, slot: k))
+            built[k] = prototypes.build(batch + k, at: Self.loadAddress, slot: k)
         }
         for k in 0..<n {
             let index = first &+ UInt64(k) &* stride
-            body(index, result(runGenerated(index: index, batch + k, built[k])))
+            if let outcome = runGenerated(index: index, batch + k, built[k]) {
+                passed(index, outcome)
+            } else {
+                other(index, takeUnusual())
+            }
         }
     }
 
