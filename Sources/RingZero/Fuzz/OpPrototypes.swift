@@ -72,51 +72,47 @@ final class OpPrototypes {
         let mode = pointer.pointee.codeMode, count = pointer.pointee.count
         let table = Template.count * Int(mode.rawValue)
         let code = UnsafeBufferPointer(pointer.pointee.storage), ends = UnsafeBufferPointer(pointer.pointee.ends)
-        let built = { () -> Bool in
-            do {
-                var from = 0
-                for i in 0..<n {
-                    let end = Int(ends[i].offset), immediateBytes = Int(ends[i].immediateBytes)
-                    let template = Int(ends[i].template), slot = table + template
-                    let address = base &+ UInt64(from)
-                    if template != Template.none && ready[slot] {
-                        fastOps[i] = prototypes[slot].fast
-                        genericOps[i] = prototypes[slot].generic
-                        fastOps[i].address = address
-                        genericOps[i].address = address
-                        if immediateBytes > 0 {
-                            // One 8-byte load, cut to the immediate's width (the buffer has
-                            // `ByteSink.slack` bytes past the code): a copy of a variable
-                            // length was a call to memcpy, whose size dispatch mispredicted.
-                            let word = UnsafeRawPointer(code.baseAddress! + end - immediateBytes).loadUnaligned(as: UInt64.self)
-                            let imm = Int64(bitPattern: UInt64(littleEndian: word) & (UInt64.max >> UInt64(64 - 8 * immediateBytes)))
-                            fastOps[i].imm = imm
-                            genericOps[i].imm = imm
-                        }
-                    } else {
-                        let p = code.baseAddress! + from, available = min(15, code.count - from), length = end - from
-                        guard decode(p, available: available, length: length, address: address, mode: mode,
-                                     fastForms: true, into: &fastOps[i]),
-                              decode(p, available: available, length: length, address: address, mode: mode,
-                                     fastForms: false, into: &genericOps[i])
-                        else { return false }
-                        // Threaded as `decodeBlock` would thread it alone (a pair or a loop's
-                        // close it adjusts itself), so that it need not.
-                        fastOps[i].thread(ThreadedIndex.of(fastOps[i]), Machine.threadedHandlers)
-                        if template != Template.none,
-                           holdsAsPrototype(fastOps[i], p, length: length, immediateBytes: immediateBytes, fastForms: true),
-                           holdsAsPrototype(genericOps[i], p, length: length, immediateBytes: immediateBytes, fastForms: false) {
-                            prototypes[slot] = Prototype(fast: fastOps[i], generic: genericOps[i])
-                            ready[slot] = true
-                        }
-                    }
-                    from = end
+        var from = 0
+        for i in 0..<n {
+            let end = Int(ends[i].offset), immediateBytes = Int(ends[i].immediateBytes)
+            let template = Int(ends[i].template), slot = table + template
+            let address = base &+ UInt64(from)
+            if template != Template.none && ready[slot] {
+                fastOps[i] = prototypes[slot].fast
+                genericOps[i] = prototypes[slot].generic
+                fastOps[i].address = address
+                genericOps[i].address = address
+                if immediateBytes > 0 {
+                    // One 8-byte load, cut to the immediate's width (the buffer has
+                    // `ByteSink.slack` bytes past the code): a copy of a variable
+                    // length was a call to memcpy, whose size dispatch mispredicted.
+                    let word = UnsafeRawPointer(code.baseAddress! + end - immediateBytes).loadUnaligned(as: UInt64.self)
+                    let imm = Int64(bitPattern: UInt64(littleEndian: word) & (UInt64.max >> UInt64(64 - 8 * immediateBytes)))
+                    fastOps[i].imm = imm
+                    genericOps[i].imm = imm
                 }
-                return from == count
+            } else {
+                let p = code.baseAddress! + from, available = min(15, code.count - from), length = end - from
+                guard decode(p, available: available, length: length, address: address, mode: mode,
+                             fastForms: true, into: &fastOps[i]),
+                      decode(p, available: available, length: length, address: address, mode: mode,
+                             fastForms: false, into: &genericOps[i])
+                else { return nil }
+                // Threaded as `decodeBlock` would thread it alone (a pair or a loop's
+                // close it adjusts itself), so that it need not.
+                fastOps[i].thread(ThreadedIndex.of(fastOps[i]), Machine.threadedHandlers)
+                if template != Template.none,
+                   holdsAsPrototype(fastOps[i], p, length: length, immediateBytes: immediateBytes, fastForms: true),
+                   holdsAsPrototype(genericOps[i], p, length: length, immediateBytes: immediateBytes, fastForms: false) {
+                    prototypes[slot] = Prototype(fast: fastOps[i], generic: genericOps[i])
+                    ready[slot] = true
+                }
             }
-        }()
-        return built ? Built(fast: UnsafeBufferPointer(start: fastOps, count: n), generic: UnsafeBufferPointer(start: genericOps, count: n),
-                             mode: mode) : nil
+            from = end
+        }
+        guard from == count else { return nil }
+        return Built(fast: UnsafeBufferPointer(start: fastOps, count: n), generic: UnsafeBufferPointer(start: genericOps, count: n),
+                     mode: mode)
     }
 
     /// `DirectDecoder` on the `length`-byte instruction at `p`, as the machine runs it; false

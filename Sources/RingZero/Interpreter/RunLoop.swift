@@ -232,7 +232,7 @@ extension Machine {
         pendingStop = nil
         if hookStops || options.onFault == .stop || hooks.exception != nil || text != nil {
             let record = FaultRecord(vector: error.vector, errorCode: error.errorCode, rip: op.address, instruction: text)
-            if let step = deliver(record, hookStops: hookStops, options) { return step }
+            if let step = deliver(record, hookStops: hookStops, options, faults) { return step }
         } else {
             // The common case, a fuzz run's: plain values recorded, no `FaultRecord` (and its
             // string) made and destroyed.
@@ -248,7 +248,8 @@ extension Machine {
     /// An exception as a record: to the exception hook, then to the run's end or its list.
     /// Nil when the run goes on with it recorded.
     @inline(never)
-    private func deliver(_ record: FaultRecord, hookStops: Bool, _ options: RunOptions) -> Step? {
+    private func deliver(_ record: FaultRecord, hookStops: Bool, _ options: RunOptions,
+                         _ faults: UnsafeMutablePointer<FaultList>) -> Step? {
         var hookStops = hookStops
         if let hook = hooks.exception {
             materializeFlags()
@@ -256,7 +257,7 @@ extension Machine {
         }
         if hookStops { return stop(BlockExit(reason: .hook, fault: record)) }
         if options.onFault == .stop { return stop(BlockExit(reason: .fault, fault: record)) }
-        faultList.pointee.append(record)
+        faults.pointee.append(record)
         return nil
     }
 
