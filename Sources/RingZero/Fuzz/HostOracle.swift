@@ -32,16 +32,9 @@ public struct HostCheck: Sendable, Equatable {
     /// The instruction in 64-bit code: `op rax, rbx` / `op rax` / `op rax, cl` / `imul rax, rbx`
     /// at the operand size (AL/BL for one byte).
     var code: [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: 4 + ByteSink.slack)
-        var ends = [InstructionEnd](repeating: InstructionEnd(offset: 0, immediateBytes: 0, template: 0), count: 4)
-        let count = bytes.withUnsafeMutableBufferPointer { b in
-            ends.withUnsafeMutableBufferPointer { e in
-                var out = ByteSink(b.baseAddress!, capacity: 4, ends: e.baseAddress!)
-                encode(&out)
-                return out.count
-            }
-        }
-        return Array(bytes[0..<count])
+        var buffer = CaseBuffer()
+        buffer.write(capacity: 4) { encode(&$0) }
+        return Array(buffer.storage[0..<buffer.count])
     }
 
     /// `code`, appended to `out` as one instruction of its own `Template` (by operation and

@@ -153,10 +153,6 @@ struct ByteSink {
     /// Bytes the memory must have past `capacity` (`appendLittleEndian`).
     static let slack = 8
 
-    mutating func append(contentsOf bytes: [UInt8]) {
-        for b in bytes { append(b) }
-    }
-
     /// The bytes since the last instruction's end are one instruction of `template`, whose
     /// last `immediateBytes` are its immediate operand.
     @inline(__always) mutating func endInstruction(template: Int, immediateBytes: UInt8 = 0) {

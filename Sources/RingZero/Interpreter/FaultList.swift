@@ -25,19 +25,27 @@ struct FaultList: ~Copyable {
     }
 
     @inline(__always) mutating func append(_ record: FaultRecord) {
+        taken.append(entry(for: record))
+    }
+
+    /// An exception without its instruction's text.
+    @inline(__always) mutating func append(vectorNumber: UInt8, errorCode: UInt32?, rip: UInt64) {
+        taken.append(Self.entry(vectorNumber: vectorNumber, errorCode: errorCode, rip: rip, text: -1))
+    }
+
+    /// `record` as kept, its text (if any) added to `texts`.
+    private mutating func entry(for record: FaultRecord) -> TakenFault {
         var text: Int32 = -1
         if let instruction = record.instruction {
             text = Int32(texts.count)
             texts.append(instruction)
         }
-        taken.append(TakenFault(vectorNumber: record.vector.rawValue, hasErrorCode: record.errorCode != nil,
-                                errorCode: record.errorCode ?? 0, rip: record.rip, text: text))
+        return Self.entry(vectorNumber: record.vector.rawValue, errorCode: record.errorCode, rip: record.rip, text: text)
     }
 
-    /// An exception without its instruction's text.
-    @inline(__always) mutating func append(vectorNumber: UInt8, errorCode: UInt32?, rip: UInt64) {
-        taken.append(TakenFault(vectorNumber: vectorNumber, hasErrorCode: errorCode != nil, errorCode: errorCode ?? 0,
-                                rip: rip, text: -1))
+    @inline(__always)
+    private static func entry(vectorNumber: UInt8, errorCode: UInt32?, rip: UInt64, text: Int32) -> TakenFault {
+        TakenFault(vectorNumber: vectorNumber, hasErrorCode: errorCode != nil, errorCode: errorCode ?? 0, rip: rip, text: text)
     }
 
     func record(_ i: Int) -> FaultRecord {
@@ -55,13 +63,7 @@ struct FaultList: ~Copyable {
 
     /// Replace the `i`th record (tests).
     mutating func replace(at i: Int, with record: FaultRecord) {
-        var text: Int32 = -1
-        if let instruction = record.instruction {
-            text = Int32(texts.count)
-            texts.append(instruction)
-        }
-        taken[i] = TakenFault(vectorNumber: record.vector.rawValue, hasErrorCode: record.errorCode != nil,
-                              errorCode: record.errorCode ?? 0, rip: record.rip, text: text)
+        taken[i] = entry(for: record)
     }
 
     /// Remove and return the last record (tests).

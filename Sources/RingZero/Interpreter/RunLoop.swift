@@ -41,8 +41,8 @@ extension Machine {
     /// threaded loop, which runs whenever no hook is registered and the block fits the limits,
     /// has no trace of it.
     private func dispatch(_ options: RunOptions) -> StopReason {
-        // The fault list is the machine's, worked on in place: its buffer is reused by the next
-        // run once the caller has let go of this run's outcome.
+        // The fault list is the machine's, worked on in place and reused from run to run (an
+        // outcome gets a copy of its records).
         let faultList = self.faultList
         faultList.pointee.removeAll()
         pendingStop = nil

@@ -99,19 +99,6 @@ public enum ExceptionVector: UInt8, Sendable, CaseIterable {
     public var mnemonic: String { "#\(self)" }
 }
 
-extension Array where Element: BitwiseCopyable {
-    /// `removeAll(keepingCapacity: true)` without the library's general path: that goes
-    /// through `replaceSubrange` and cost about a hundred instructions even for an empty or
-    /// one-element list, which the fuzzer paid a dozen times per case (restores, the Op cache).
-    @inline(__always) mutating func removeAllKeepingCapacity() {
-        if count > 4 {
-            removeAll(keepingCapacity: true)
-        } else {
-            while !isEmpty { removeLast() }
-        }
-    }
-}
-
 extension Bool {
     /// Both, without a short circuit: one branch at most where `&&` makes one per operand. For
     /// tests on random data (the fuzzer's instruction mixes), whose branches mispredict.
